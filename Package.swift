@@ -1,0 +1,97 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+// One set of compiler settings for every target.
+let swiftSettings: [SwiftSetting] = [
+    .swiftLanguageMode(.v5),
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+// Numeric kernels: bounds checks off in release builds (the kernels check shapes at their entry).
+let computeSettings: [SwiftSetting] = swiftSettings + [
+    .unsafeFlags(["-Ounchecked"], .when(configuration: .release)),
+]
+
+// librdkafka: we compile against Debian's headers but must run against librdkafka 2.16 (the local
+// stack extracts it into .stack/lib); a runpath makes the loader look there first.
+let rdkafkaRunpath: [LinkerSetting] = [
+    .unsafeFlags(["-Xlinker", "-rpath", "-Xlinker", Context.packageDirectory + "/.stack/lib"]),
+]
+
+let package = Package(
+    name: "CDRA",
+    platforms: [.macOS(.v14)],
+    products: [
+        .executable(name: "cdra", targets: ["cdra"]),
+        .executable(name: "council-generator", targets: ["CouncilGenerator"]),
+        .executable(name: "lm", targets: ["lm"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+    ],
+    targets: [
+        // MARK: - C libraries
+        .systemLibrary(
+            name: "CRdKafka", path: "Shared/CRdKafka", pkgConfig: "rdkafka",
+            providers: [.apt(["librdkafka-dev"])]),
+        .systemLibrary(
+            name: "CLibPQ", path: "Shared/CLibPQ", pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"])]),
+        .systemLibrary(
+            name: "COpenBLAS", path: "Shared/COpenBLAS", pkgConfig: "openblas",
+            providers: [.apt(["libopenblas-dev"])]),
+
+        // MARK: - Shared libraries
+        .target(name: "Tensor", dependencies: ["COpenBLAS"], path: "Shared/Tensor",
+                swiftSettings: computeSettings),
+        .target(name: "LanguageModel", dependencies: ["Tensor"], path: "Shared/LanguageModel",
+                swiftSettings: computeSettings),
+        .target(name: "Events", path: "Shared/Events", swiftSettings: swiftSettings),
+        .target(name: "DeepPref", dependencies: ["Events"], path: "Shared/DeepPref",
+                resources: [.copy("Knowledge")], swiftSettings: swiftSettings),
+        .target(name: "Bus", dependencies: [
+                    "CRdKafka", "Events", .product(name: "Logging", package: "swift-log"),
+                ], path: "Shared/Bus", swiftSettings: swiftSettings, linkerSettings: rdkafkaRunpath),
+        .target(name: "Store", dependencies: [
+                    "CLibPQ", .product(name: "Logging", package: "swift-log"),
+                ], path: "Shared/Store", swiftSettings: swiftSettings),
+        .target(name: "ServiceRuntime", dependencies: [
+                    "Bus", "Store", "Events",
+                    .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                    .product(name: "Logging", package: "swift-log"),
+                    .product(name: "Metrics", package: "swift-metrics"),
+                    .product(name: "Prometheus", package: "swift-prometheus"),
+                    .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                ], path: "Shared/ServiceRuntime", swiftSettings: swiftSettings),
+
+        // MARK: - Services
+        .executableTarget(name: "cdra", dependencies: [
+                    "ServiceRuntime", "Bus", "Store", "Events", "DeepPref",
+                    .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                ], path: "Services/cdra", swiftSettings: swiftSettings),
+        .executableTarget(name: "CouncilGenerator", dependencies: [
+                    "ServiceRuntime", "Bus", "Store", "Events", "DeepPref",
+                    .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                ], path: "Services/council-generator", swiftSettings: swiftSettings),
+        .executableTarget(name: "lm", dependencies: [
+                    "LanguageModel", "Tensor",
+                    .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                ], path: "Services/lm", swiftSettings: computeSettings),
+
+        // MARK: - Tests
+        .testTarget(name: "TensorTests", dependencies: ["Tensor"], swiftSettings: swiftSettings),
+        .testTarget(name: "LanguageModelTests", dependencies: ["LanguageModel", "Tensor"],
+                    swiftSettings: swiftSettings),
+        .testTarget(name: "EventsTests", dependencies: ["Events"], swiftSettings: swiftSettings),
+        .testTarget(name: "DeepPrefTests", dependencies: ["DeepPref", "Events"], swiftSettings: swiftSettings),
+        .testTarget(name: "BusTests", dependencies: ["Bus", "Events"], swiftSettings: swiftSettings),
+        .testTarget(name: "StoreTests", dependencies: ["Store"], swiftSettings: swiftSettings),
+        .testTarget(name: "EndToEndTests", dependencies: [
+                        "ServiceRuntime", "Bus", "Store", "Events", "DeepPref",
+                    ], swiftSettings: swiftSettings),
+    ]
+)

@@ -1,0 +1,160 @@
+import Foundation
+
+/// Encodes and decodes event envelopes as JSON, rejecting anything this build cannot trust.
+public struct EventCodec: Sendable {
+    /// Largest encoded event accepted, in bytes.
+    /// Default: 1 MiB (Kafka's default `message.max.bytes` is about 1 MB).
+    public var maxEventBytes: Int {
+        didSet { precondition(maxEventBytes > 0, "maxEventBytes must be positive") }
+    }
+
+    public init(maxEventBytes: Int = 1 << 20) {
+        precondition(maxEventBytes > 0, "maxEventBytes must be positive")
+        self.maxEventBytes = maxEventBytes
+    }
+
+    /// The header of an event, read without decoding its payload.
+    public struct Header: Sendable, Equatable {
+        public var eventID: UUID
+        public var type: String
+        public var schemaVersion: Int
+        public var correlationID: String?
+    }
+
+    // MARK: - Encoding
+
+    public func encode<P: EventPayload>(_ envelope: EventEnvelope<P>) throws -> [UInt8] {
+        let data = try Self.makeEncoder().encode(envelope)
+        guard data.count <= maxEventBytes else {
+            throw EventDecodingError(.oversized, "event is \(data.count) bytes; the limit is \(maxEventBytes)")
+        }
+        return [UInt8](data)
+    }
+
+    // MARK: - Decoding
+
+    /// Checks size, JSON shape, the envelope fields, and that type and version are known.
+    public func decodeHeader(_ bytes: [UInt8]) throws -> Header {
+        guard bytes.count <= maxEventBytes else {
+            throw EventDecodingError(.oversized, "message is \(bytes.count) bytes; the limit is \(maxEventBytes)")
+        }
+        let object: Any
+        do {
+            object = try JSONSerialization.jsonObject(with: Data(bytes), options: [])
+        } catch {
+            throw EventDecodingError(.malformedJSON, "not valid JSON: \(Self.describe(error))")
+        }
+        guard let fields = object as? [String: Any] else {
+            throw EventDecodingError(.malformedJSON, "the event is not a JSON object")
+        }
+        func string(_ key: String) throws -> String {
+            guard let value = fields[key] as? String else {
+                throw EventDecodingError(.missingEnvelopeField, "envelope field '\(key)' is missing or not a string")
+            }
+            return value
+        }
+        let idText = try string("event_id")
+        guard let eventID = UUID(uuidString: idText) else {
+            throw EventDecodingError(.missingEnvelopeField, "envelope field 'event_id' is not a UUID: '\(idText.prefix(64))'")
+        }
+        let type = try string("type")
+        guard let version = (fields["schema_version"] as? NSNumber)?.intValue else {
+            throw EventDecodingError(.missingEnvelopeField, "envelope field 'schema_version' is missing or not an integer")
+        }
+        _ = try string("produced_at")
+        _ = try string("producer")
+        guard fields["payload"] is [String: Any] else {
+            throw EventDecodingError(.missingEnvelopeField, "envelope field 'payload' is missing or not an object")
+        }
+        guard let versions = EventRegistry.versions(of: type) else {
+            throw EventDecodingError(.unknownType, "unknown event type '\(type.prefix(100))'")
+        }
+        guard versions.contains(version) else {
+            throw EventDecodingError(
+                .unsupportedVersion,
+                "event type '\(type)' schema version \(version) is not supported (supported: \(versions.sorted()))")
+        }
+        return Header(eventID: eventID, type: type, schemaVersion: version,
+                      correlationID: fields["correlation_id"] as? String)
+    }
+
+    /// Decodes bytes as an event of the given payload type.
+    public func decode<P: EventPayload>(_ bytes: [UInt8], as: P.Type = P.self) throws -> EventEnvelope<P> {
+        let header = try decodeHeader(bytes)
+        guard header.type == P.eventType, header.schemaVersion == P.schemaVersion else {
+            throw EventDecodingError(
+                .typeMismatch,
+                "expected \(P.eventType) v\(P.schemaVersion), got \(header.type) v\(header.schemaVersion)")
+        }
+        do {
+            return try Self.makeDecoder().decode(EventEnvelope<P>.self, from: Data(bytes))
+        } catch let error as DecodingError {
+            throw EventDecodingError(.invalidPayload, Self.describe(error))
+        } catch let error as EventDecodingError {
+            throw error
+        } catch {
+            throw EventDecodingError(.invalidPayload, "\(error)")
+        }
+    }
+
+    // MARK: - JSON settings shared by every event
+
+    public static func makeEncoder() -> JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(formatTimestamp(date))
+        }
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }
+
+    public static func makeDecoder() -> JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .custom { decoder in
+            let container = try decoder.singleValueContainer()
+            let text = try container.decode(String.self)
+            guard let date = parseTimestamp(text) else {
+                throw DecodingError.dataCorruptedError(
+                    in: container, debugDescription: "not an RFC 3339 timestamp: '\(text.prefix(40))'")
+            }
+            return date
+        }
+        return decoder
+    }
+
+    static func formatTimestamp(_ date: Date) -> String {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        return formatter.string(from: date)
+    }
+
+    static func parseTimestamp(_ text: String) -> Date? {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        if let date = formatter.date(from: text) { return date }
+        formatter.formatOptions = [.withInternetDateTime]
+        return formatter.date(from: text)
+    }
+
+    /// A one-line description of a decoding failure that names the offending field path.
+    static func describe(_ error: any Error) -> String {
+        guard let error = error as? DecodingError else { return "\(error)" }
+        func path(_ codingPath: [any CodingKey]) -> String {
+            codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+        }
+        switch error {
+        case .keyNotFound(let key, let context):
+            return "missing required field '\(path(context.codingPath + [key]))'"
+        case .typeMismatch(_, let context):
+            return "wrong type at '\(path(context.codingPath))': \(context.debugDescription)"
+        case .valueNotFound(_, let context):
+            return "null at required field '\(path(context.codingPath))'"
+        case .dataCorrupted(let context):
+            return "invalid value at '\(path(context.codingPath))': \(context.debugDescription)"
+        @unknown default:
+            return "\(error)"
+        }
+    }
+}

@@ -1,0 +1,14 @@
+import Foundation
+
+/// A payload type that travels inside an ``EventEnvelope``.
+///
+/// Every conforming type has exactly one Avro schema file,
+/// `Schemas/events/<eventType>.v<schemaVersion>.avsc`, and is listed in ``EventRegistry/all``.
+public protocol EventPayload: Codable, Sendable, Equatable {
+    /// The envelope's `type` field, e.g. `"query_submitted"`.
+    static var eventType: String { get }
+    /// The schema version this Swift type encodes and decodes.
+    static var schemaVersion: Int { get }
+    /// The topic this event is published on by default, e.g. `"deeppref.queries.v1"`.
+    static var defaultTopic: String { get }
+}

@@ -1,0 +1,1 @@
+// LanguageModel module.
