@@ -24,6 +24,10 @@ public struct EventCodec: Sendable {
     // MARK: - Encoding
 
     public func encode<P: EventPayload>(_ envelope: EventEnvelope<P>) throws -> [UInt8] {
+        let problems = envelope.payload.validationProblems()
+        guard problems.isEmpty else {
+            throw EventDecodingError(.invalidPayload, problems.joined(separator: "; "))
+        }
         let data = try Self.makeEncoder().encode(envelope)
         guard data.count <= maxEventBytes else {
             throw EventDecodingError(.oversized, "event is \(data.count) bytes; the limit is \(maxEventBytes)")
@@ -86,8 +90,9 @@ public struct EventCodec: Sendable {
                 .typeMismatch,
                 "expected \(P.eventType) v\(P.schemaVersion), got \(header.type) v\(header.schemaVersion)")
         }
+        let envelope: EventEnvelope<P>
         do {
-            return try Self.makeDecoder().decode(EventEnvelope<P>.self, from: Data(bytes))
+            envelope = try Self.makeDecoder().decode(EventEnvelope<P>.self, from: Data(bytes))
         } catch let error as DecodingError {
             throw EventDecodingError(.invalidPayload, Self.describe(error))
         } catch let error as EventDecodingError {
@@ -95,6 +100,11 @@ public struct EventCodec: Sendable {
         } catch {
             throw EventDecodingError(.invalidPayload, "\(error)")
         }
+        let problems = envelope.payload.validationProblems()
+        guard problems.isEmpty else {
+            throw EventDecodingError(.invalidPayload, problems.joined(separator: "; "))
+        }
+        return envelope
     }
 
     // MARK: - JSON settings shared by every event

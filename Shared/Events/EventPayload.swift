@@ -11,4 +11,11 @@ public protocol EventPayload: Codable, Sendable, Equatable {
     static var schemaVersion: Int { get }
     /// The topic this event is published on by default, e.g. `"deeppref.queries.v1"`.
     static var defaultTopic: String { get }
+    /// Problems with field values that the JSON shape cannot express (empty ids, scores out of
+    /// range); empty when the payload is valid. ``EventCodec`` rejects payloads with problems.
+    func validationProblems() -> [String]
+}
+
+extension EventPayload {
+    public func validationProblems() -> [String] { [] }
 }

@@ -3,6 +3,7 @@ public enum EventRegistry {
     /// All payload types; ``EventCodec`` rejects any type or version not listed here.
     public static let all: [any EventPayload.Type] = [
         QuerySubmitted.self,
+        AnnotationProduced.self,
     ]
 
     /// The schema versions this build reads for an event type, or nil for an unknown type.

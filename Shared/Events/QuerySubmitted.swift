@@ -39,12 +39,14 @@ public struct QuerySubmitted: EventPayload {
         topic = try c.decodeIfPresent(String.self, forKey: .topic)
         hiddenPreferences = try c.decodeIfPresent([String].self, forKey: .hiddenPreferences) ?? []
         split = try c.decodeIfPresent(String.self, forKey: .split)
-        guard !queryID.isEmpty else {
-            throw DecodingError.dataCorruptedError(forKey: .queryID, in: c, debugDescription: "query_id is empty")
-        }
-        guard !question.isEmpty else {
-            throw DecodingError.dataCorruptedError(forKey: .question, in: c, debugDescription: "question is empty")
-        }
+    }
+
+    public func validationProblems() -> [String] {
+        var problems: [String] = []
+        if queryID.isEmpty { problems.append("query_id is empty") }
+        if question.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { problems.append("question is empty") }
+        if profile.profileID.isEmpty { problems.append("profile.profile_id is empty") }
+        return problems
     }
 }
 

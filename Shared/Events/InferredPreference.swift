@@ -1,0 +1,15 @@
+/// A hidden preference the council believes the user holds.
+public struct InferredPreference: Codable, Sendable, Equatable {
+    /// Knowledge-pack dimension name, e.g. `privacy`, `autonomy`, `budget`.
+    public var dimension: String
+    /// In [0, 1].
+    public var confidence: Double
+    /// The span of the query (or of the stated preference) it rests on, quoted verbatim.
+    public var evidence: String
+
+    public init(dimension: String, confidence: Double, evidence: String) {
+        self.dimension = dimension
+        self.confidence = confidence
+        self.evidence = evidence
+    }
+}
