@@ -1,1 +1,0 @@
-// DeepPref module.
