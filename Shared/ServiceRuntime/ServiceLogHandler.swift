@@ -3,6 +3,7 @@ import Glibc
 #elseif canImport(Darwin)
 import Darwin
 #endif
+import Foundation
 import Logging
 
 /// Writes one line per log event, as text or as a JSON object, to standard error (or to a closure,
@@ -63,7 +64,8 @@ public struct ServiceLogHandler: LogHandler {
     // MARK: - Formatting
 
     func textLine(level: Logger.Level, message: String, metadata: Logger.Metadata) -> String {
-        var line = "\(Self.timestamp()) \(level.rawValue) \(service) [\(label)] \(message)"
+        // One event, one line: a newline inside the message would look like a second event.
+        var line = "\(Self.timestamp()) \(level.rawValue) \(service) [\(label)] \(Self.singleLine(message))"
         for key in metadata.keys.sorted() {
             line += " \(key)=\(Self.text(metadata[key]!))"
         }
@@ -80,12 +82,19 @@ public struct ServiceLogHandler: LogHandler {
 
     static func text(_ value: Logger.Metadata.Value) -> String {
         switch value {
-        case .string(let s): return s.contains(" ") || s.isEmpty ? JSONText.quoted(s) : s
+        case .string(let s):
+            let needsQuotes = s.isEmpty || s.contains { $0 == " " || $0 == "\"" || $0.isNewline }
+            return needsQuotes ? JSONText.quoted(s) : s
         case .stringConvertible(let c): return text(.string(c.description))
         case .array(let a): return "[" + a.map(text).joined(separator: ",") + "]"
         case .dictionary(let d):
             return "{" + d.keys.sorted().map { "\($0)=\(text(d[$0]!))" }.joined(separator: ",") + "}"
         }
+    }
+
+    static func singleLine(_ s: String) -> String {
+        guard s.contains(where: \.isNewline) else { return s }
+        return s.replacingOccurrences(of: "\r", with: "\\r").replacingOccurrences(of: "\n", with: "\\n")
     }
 
     static func json(_ value: Logger.Metadata.Value) -> String {

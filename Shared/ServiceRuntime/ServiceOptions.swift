@@ -392,19 +392,23 @@ public struct ServiceOptions: ParsableArguments, Sendable {
 
     // MARK: - Outputs
 
-    /// librdkafka configuration properties for a producer or consumer. The consumer-group
-    /// properties are included for both; librdkafka ignores them on a producer (with a warning).
+    /// librdkafka configuration properties (bootstrap.servers, client.id, security.protocol,
+    /// sasl.*, ssl.ca.location, session.timeout.ms, heartbeat.interval.ms).
+    /// Pass `includeConsumerGroupSettings: false` for a producer: librdkafka warns about
+    /// consumer-only properties on a producer, though it ignores them.
     /// Contains the SASL password when one is configured: never log this dictionary, log
     /// ``redactedKafkaProperties()`` instead.
-    public func kafkaProperties() -> [String: String] {
+    public func kafkaProperties(includeConsumerGroupSettings: Bool = true) -> [String: String] {
         var properties: [String: String] = [
             "bootstrap.servers": kafkaBrokers.split(separator: ",")
                 .map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: ","),
             "client.id": kafkaClientID,
             "security.protocol": kafkaSecurityProtocol.rawValue,
-            "session.timeout.ms": String(kafkaSessionTimeoutMs),
-            "heartbeat.interval.ms": String(kafkaHeartbeatIntervalMs),
         ]
+        if includeConsumerGroupSettings {
+            properties["session.timeout.ms"] = String(kafkaSessionTimeoutMs)
+            properties["heartbeat.interval.ms"] = String(kafkaHeartbeatIntervalMs)
+        }
         if kafkaSecurityProtocol.usesSASL {
             properties["sasl.mechanisms"] = kafkaSASLMechanism
             if let username = kafkaSASLUsername { properties["sasl.username"] = username }

@@ -202,14 +202,18 @@ struct OperationsServerTests {
     @Test func manyRequestsInParallelAllSucceed() async throws {
         try await withServer(healthChecks: [HealthCheck("database") { true }]) { (server: OperationsServer) async throws in
             let port = server.port
-            let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
-                for i in 0..<40 {
-                    group.addTask { try await LoopbackClient.get(port: port, i % 2 == 0 ? "/health" : "/metrics").status }
+            // 24 at once stays under the default limit of 32 connections (beyond it: 503).
+            var statuses: [Int] = []
+            for _ in 0..<3 {
+                statuses += try await withThrowingTaskGroup(of: Int.self) { group in
+                    for i in 0..<24 {
+                        group.addTask { try await LoopbackClient.get(port: port, i % 2 == 0 ? "/health" : "/metrics").status }
+                    }
+                    return try await group.reduce(into: [Int]()) { $0.append($1) }
                 }
-                return try await group.reduce(into: [Int]()) { $0.append($1) }
             }
-            #expect(statuses.count == 40)
-            #expect(statuses.allSatisfy { $0 == 200 })
+            #expect(statuses.count == 72)
+            #expect(statuses.allSatisfy { $0 == 200 }, "\(statuses)")
         }
     }
 

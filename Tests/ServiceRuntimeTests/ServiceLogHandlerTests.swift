@@ -66,3 +66,16 @@ struct ServiceLogHandlerTests {
         #expect(lines.all[1].hasSuffix("who=b"))
     }
 }
+
+@Suite("ServiceLogHandler line discipline")
+struct ServiceLogHandlerLineTests {
+    @Test func aMultiLineMessageStaysOneTextLine() {
+        let lines = LogLines()
+        let log = logger(lines, format: .text)
+        log.error("first\nsecond", metadata: ["detail": "a\nb"])
+        #expect(lines.all.count == 1)
+        #expect(!lines.all[0].contains("\n"))
+        #expect(lines.all[0].contains("first\\nsecond"))
+        #expect(lines.all[0].contains("detail=\"a\\nb\""))
+    }
+}

@@ -307,3 +307,58 @@ struct ServiceOptionsOutputTests {
         #expect(!pgOnly.redactedDatabaseURL().contains(secrets[2]))
     }
 }
+
+/// How a service's command embeds the options.
+private struct ExampleServiceCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "example-service")
+    @OptionGroup var options: ServiceOptions
+    @Option var topic = "deeppref.queries.v1"
+}
+
+@Suite("ServiceOptions inside a command")
+struct ServiceOptionsCommandTests {
+    @Test func optionGroupResolvesAndValidatesWithTheCommand() throws {
+        let command = try ServiceOptions.$environment.withValue(["CDRA_KAFKA_BROKERS": "env:9092"]) {
+            try ExampleServiceCommand.parse(["--topic", "t", "--log-level", "debug"])
+        }
+        #expect(command.topic == "t")
+        #expect(command.options.kafkaBrokers == "env:9092")
+        #expect(command.options.logLevel == .debug)
+
+        let bad = ServiceOptions.$environment.withValue([:]) {
+            Result { try ExampleServiceCommand.parse(["--http-port", "123456"]) }
+        }
+        guard case .failure(let error) = bad else {
+            Issue.record("an invalid port was accepted")
+            return
+        }
+        #expect(ExampleServiceCommand.message(for: error).contains("HTTP port '123456'"))
+    }
+
+    @Test func helpListsTheFlagsButNoInternalState() {
+        let help = ExampleServiceCommand.helpMessage()
+        for flag in ["--kafka-brokers", "--kafka-security-protocol", "--kafka-sasl-mechanism",
+                     "--kafka-ssl-ca-location", "--kafka-session-timeout-ms", "--kafka-heartbeat-interval-ms",
+                     "--database-url", "--database-sslmode", "--http-host", "--http-port", "--log-level",
+                     "--log-format", "--max-event-bytes", "--shutdown-timeout-seconds"] {
+            #expect(help.contains(flag), "\(flag) missing from help")
+        }
+        #expect(!help.lowercased().contains("captured"))
+        #expect(!help.contains("password <"))
+    }
+
+    @Test func producerPropertiesLeaveOutConsumerGroupSettings() throws {
+        let o = try ServiceOptions.parse([], environment: [:])
+        let producer = o.kafkaProperties(includeConsumerGroupSettings: false)
+        #expect(producer["session.timeout.ms"] == nil)
+        #expect(producer["heartbeat.interval.ms"] == nil)
+        #expect(producer["bootstrap.servers"] == "127.0.0.1:19092")
+    }
+
+    @Test func passwordAsURLParameterIsRedacted() throws {
+        let o = try ServiceOptions.parse([], environment: ["CDRA_DATABASE_URL": "postgresql://db/x?password=qp-8812&sslmode=require"])
+        #expect(o.databaseURL().contains("qp-8812"))
+        #expect(o.redactedDatabaseURL() == "postgresql://db/x?password=***&sslmode=require")
+        #expect(!o.redactedDescription.contains("qp-8812"))
+    }
+}
