@@ -51,6 +51,10 @@ struct OperationsServerTests {
             #expect(response.body.contains("# TYPE \(name) counter"))
             #expect(response.body.contains("\(name){topic=\"deeppref.queries.v1\"} 3"))
             #expect(Int(response.headers["content-length"] ?? "") == response.body.utf8.count)
+            // The server counts its own requests.
+            _ = try await LoopbackClient.get(port: server.port, "/nowhere")
+            let again = try await LoopbackClient.get(port: server.port, "/metrics")
+            #expect(again.body.contains("cdra_http_requests_total{path=\"other\",code=\"404\"}"), "\(again.body)")
         }
     }
 
