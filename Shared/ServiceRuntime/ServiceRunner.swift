@@ -69,6 +69,8 @@ public final class ServiceRunner: Sendable {
         for (index, service) in services.enumerated() {
             // A member that returns or throws shuts the rest down gracefully (not by cancellation),
             // so its siblings still commit and flush; the group then rethrows the first error.
+            // The name is the type only: ServiceGroup's default, "\(service)", would print the
+            // service's stored properties into its logs, and those may hold credentials.
             members.append(.init(service: service, successTerminationBehavior: .gracefullyShutdownGroup,
                                  failureTerminationBehavior: .gracefullyShutdownGroup,
                                  serviceName: "\(name)[\(index)] \(type(of: service))"))

@@ -138,9 +138,19 @@ struct ServiceRunnerTests {
                                      "CDRA_DATABASE_URL": "postgresql://cdra:\(secrets[3])@127.0.0.1:55432/cdra"])
         let lines = LogLines()
         let journal = Box<[String]>([])
+        // A service that keeps its client configuration, as a real consumer would.
+        struct ConfiguredLoop: Service {
+            let kafkaProperties: [String: String]
+            let databaseURL: String
+            let loop: BatchLoop
+            func run() async throws { try await loop.run() }
+        }
+        let service = ConfiguredLoop(kafkaProperties: opts.kafkaProperties(), databaseURL: opts.databaseURL(),
+                                     loop: BatchLoop(journal: journal, flushGate: Box(true)))
+        #expect("\(service)".contains(secrets[1])) // what a careless log line would print
         let runner = try ServiceRunner(name: "runtime-test", options: opts,
                                        healthChecks: [HealthCheck("kafka") { false }],
-                                       services: [BatchLoop(journal: journal, flushGate: Box(true))],
+                                       services: [service],
                                        logger: capturingLogger(lines))
         let running = Task { try await runner.run() }
         #expect(await eventually { journal.get().contains("started") })
@@ -154,6 +164,8 @@ struct ServiceRunnerTests {
         #expect(startLine.contains("security.protocol=sasl_ssl"))
         #expect(log.contains { $0.contains("graceful shutdown started") })
         #expect(log.contains { $0.contains("\"message\":\"stopped\"") })
+        // The group's own (debug) lines name the services; they were captured too.
+        #expect(log.contains { $0.contains("ConfiguredLoop") })
         for line in log {
             for secret in secrets {
                 #expect(!line.contains(secret), "secret leaked: \(line)")
