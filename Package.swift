@@ -66,6 +66,7 @@ let package = Package(
                     .product(name: "Metrics", package: "swift-metrics"),
                     .product(name: "Prometheus", package: "swift-prometheus"),
                     .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                    .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 ], path: "Shared/ServiceRuntime", swiftSettings: swiftSettings),
 
         // MARK: - Services
@@ -90,6 +91,14 @@ let package = Package(
         .testTarget(name: "DeepPrefTests", dependencies: ["DeepPref", "Events"], swiftSettings: swiftSettings),
         .testTarget(name: "BusTests", dependencies: ["Bus", "Events"], swiftSettings: swiftSettings),
         .testTarget(name: "StoreTests", dependencies: ["Store"], swiftSettings: swiftSettings),
+        .testTarget(name: "ServiceRuntimeTests", dependencies: [
+                        "ServiceRuntime",
+                        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                        .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+                        .product(name: "Logging", package: "swift-log"),
+                        .product(name: "Metrics", package: "swift-metrics"),
+                        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                    ], swiftSettings: swiftSettings),
         .testTarget(name: "EndToEndTests", dependencies: [
                         "ServiceRuntime", "Bus", "Store", "Events", "DeepPref",
                     ], swiftSettings: swiftSettings),
