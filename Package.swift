@@ -57,7 +57,7 @@ let package = Package(
                     "CRdKafka", "Events", .product(name: "Logging", package: "swift-log"),
                 ], path: "Shared/Bus", swiftSettings: swiftSettings, linkerSettings: rdkafkaRunpath),
         .target(name: "Store", dependencies: [
-                    "CLibPQ", .product(name: "Logging", package: "swift-log"),
+                    "CLibPQ", "Events", .product(name: "Logging", package: "swift-log"),
                 ], path: "Shared/Store", swiftSettings: swiftSettings),
         .target(name: "ServiceRuntime", dependencies: [
                     "Bus", "Store", "Events",
