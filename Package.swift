@@ -89,7 +89,7 @@ let package = Package(
         .testTarget(name: "EventsTests", dependencies: ["Events"], swiftSettings: swiftSettings),
         .testTarget(name: "DeepPrefTests", dependencies: ["DeepPref", "Events"], swiftSettings: swiftSettings),
         .testTarget(name: "BusTests", dependencies: ["Bus", "Events"], swiftSettings: swiftSettings),
-        .testTarget(name: "StoreTests", dependencies: ["Store"], swiftSettings: swiftSettings),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "Events"], swiftSettings: swiftSettings),
         .testTarget(name: "EndToEndTests", dependencies: [
                         "ServiceRuntime", "Bus", "Store", "Events", "DeepPref",
                     ], swiftSettings: swiftSettings),

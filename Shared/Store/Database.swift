@@ -36,6 +36,7 @@ public final class Database: @unchecked Sendable {
 
     /// Runs `body` with a pooled connection, on the pool's queue. Waits for a free connection
     /// when all are busy. If the body leaves a transaction open, it is rolled back.
+    @discardableResult
     public func withConnection<T>(_ body: @escaping @Sendable (PostgresConnection) throws -> T) async throws -> T {
         let slot = try await acquire()
         defer { release(slot) }
@@ -48,6 +49,7 @@ public final class Database: @unchecked Sendable {
 
     /// Runs `body` in a transaction on a pooled connection: COMMIT when it returns, ROLLBACK
     /// when it throws. Retrying a retriable error is the caller's decision.
+    @discardableResult
     public func transaction<T>(_ body: @escaping @Sendable (PostgresConnection) throws -> T) async throws -> T {
         try await withConnection { connection in try connection.transaction(body) }
     }

@@ -169,6 +169,7 @@ public final class PostgresConnection {
     /// Runs `body` inside a transaction: COMMIT when it returns, ROLLBACK when it throws (the
     /// error is rethrown). Nested calls use a savepoint, so an inner failure undoes only the
     /// inner work.
+    @discardableResult
     public func transaction<T>(_ body: (PostgresConnection) throws -> T) throws -> T {
         let nested = isInTransaction
         savepointDepth += nested ? 1 : 0
@@ -190,6 +191,9 @@ public final class PostgresConnection {
         return value
     }
     private var savepointDepth = 0
+
+    /// Session-lifetime objects (temporary tables, ...) already created on this connection.
+    var sessionObjects: Set<String> = []
 
     // MARK: - Helpers
 

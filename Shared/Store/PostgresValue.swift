@@ -6,6 +6,8 @@ public enum PostgresValue: Sendable, Equatable {
     /// Sent untyped, so the server reads it as whatever the context needs (text, varchar, a
     /// timestamp literal, an enum, ...).
     case text(String)
+    /// Also sent untyped (read as int2, int4 or int8 as the context needs); add a cast
+    /// (`$1::int8`) where the server cannot tell.
     case int(Int64)
     case double(Double)
     case bool(Bool)
@@ -35,7 +37,7 @@ public enum PostgresValue: Sendable, Equatable {
     var typeOID: UInt32 {
         switch self {
         case .text: return 0
-        case .int: return 20           // int8
+        case .int: return 0            // untyped like text: fits int2/int4/int8 parameters alike
         case .double: return 701       // float8
         case .bool: return 16
         case .bytea: return 17
