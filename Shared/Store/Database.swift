@@ -65,7 +65,7 @@ public final class Database: @unchecked Sendable {
         for waiter in pending {
             waiter.resume(throwing: StoreError(.connectionFailed, "the database pool was shut down"))
         }
-        for slot in slots { slot.queue.sync { slot.connection = nil } }
+        for slot in slots { slot.queue.async { slot.connection = nil } }
     }
 
     // MARK: - Internals

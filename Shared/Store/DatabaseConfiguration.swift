@@ -107,7 +107,7 @@ public struct DatabaseConfiguration: Sendable, Equatable, CustomStringConvertibl
 
     /// Removes passwords from a URL (`user:secret@host`, `?password=secret`) or a key/value
     /// conninfo string (`password=secret`, `password='se cret'`).
-    static func redact(_ text: String) -> String {
+    public static func redact(_ text: String) -> String {
         var result = text
         // URL form: scheme://user:password@host...
         if let schemeEnd = result.range(of: "://") {

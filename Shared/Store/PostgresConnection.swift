@@ -187,7 +187,13 @@ public final class PostgresConnection {
             }
             throw error
         }
-        try execute(nested ? "RELEASE SAVEPOINT \(savepoint)" : "COMMIT")
+        let end = try execute(nested ? "RELEASE SAVEPOINT \(savepoint)" : "COMMIT")
+        // COMMIT of a transaction that an earlier (swallowed) error aborted succeeds with the tag
+        // ROLLBACK: nothing was written, so the caller must hear about it.
+        if !nested, end.commandTag == "ROLLBACK" {
+            throw StoreError(.queryFailed, "the transaction was aborted by an earlier error and rolled back, not committed",
+                             sqlState: "25P02")
+        }
         return value
     }
     private var savepointDepth = 0

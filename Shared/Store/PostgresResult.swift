@@ -10,6 +10,8 @@ public final class PostgresResult: @unchecked Sendable, RandomAccessCollection {
     private let columnIndex: [String: Int]
     /// Rows affected by INSERT/UPDATE/DELETE/COPY (from the command tag); 0 when not reported.
     public let affectedRows: Int
+    /// The command tag, e.g. `INSERT 0 3`, `COMMIT`, or `ROLLBACK` for a COMMIT of a failed transaction.
+    public let commandTag: String
 
     init(taking handle: OpaquePointer) {
         self.handle = handle
@@ -22,6 +24,7 @@ public final class PostgresResult: @unchecked Sendable, RandomAccessCollection {
         for (i, name) in names.enumerated() where index[name] == nil { index[name] = i }
         columnIndex = index
         affectedRows = Int(String(cString: PQcmdTuples(handle))) ?? 0
+        commandTag = String(cString: PQcmdStatus(handle))
     }
 
     deinit { PQclear(handle) }

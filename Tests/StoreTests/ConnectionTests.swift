@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import Store
+import Store
 
 @Suite struct ConnectionTests {
     @Test func bindsNastyStringsAndUnicodeUnchanged() async throws {
@@ -158,6 +158,17 @@ import Testing
             }
             let ids = try c.execute("SELECT id FROM t ORDER BY id").map { try $0.int(0)! }
             #expect(ids == [10, 12])
+
+            // An error swallowed inside the body still aborts the transaction: COMMIT must not
+            // pretend that the earlier inserts were written.
+            let aborted = try #require(throws: StoreError.self) {
+                try c.transaction { c in
+                    try c.execute("INSERT INTO t VALUES (20)")
+                    _ = try? c.execute("INSERT INTO t VALUES (20)")
+                }
+            }
+            #expect(aborted.sqlState == "25P02")
+            #expect(try c.execute("SELECT count(*) FROM t WHERE id = 20")[0].int(0) == 0)
         }
     }
 

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import Store
+import Store
 
 @Suite struct DatabaseTests {
     @Test func poolRunsConcurrentCallsOnAtMostPoolSizeConnections() async throws {
@@ -107,14 +107,25 @@ import Testing
         #expect(DatabaseConfiguration.redact("postgresql://u@h:5/db") == "postgresql://u@h:5/db")
     }
 
-    @Test func timestampTextFormsParse() {
-        #expect(PostgresTimestamp.parse("1970-01-01 00:00:00+00") == Date(timeIntervalSince1970: 0))
-        #expect(PostgresTimestamp.parse("2026-11-30 15:48:11.5+00")?.timeIntervalSince1970 == 1_796_053_691.5)
-        #expect(PostgresTimestamp.parse("2026-11-30 17:48:11.5+02")?.timeIntervalSince1970 == 1_796_053_691.5)
-        #expect(PostgresTimestamp.parse("1969-12-31 23:59:59+00")?.timeIntervalSince1970 == -1)
-        #expect(PostgresTimestamp.parse("not a date") == nil)
-        let d = Date(timeIntervalSince1970: 951_782_400.000001)   // 2000-02-29
-        #expect(PostgresTimestamp.format(d) == "2000-02-29 00:00:00.000001+00")
+    @Test func timestampTextFormsParse() async throws {
+        try await TestDatabase.withSchema("time") { config in
+            let c = try PostgresConnection(configuration: config)
+            // The parser reads any text column, so its edge cases can be fed in directly.
+            func parse(_ text: String) throws -> Date? {
+                try? c.execute("SELECT $1::text", [.text(text)])[0].date(0)
+            }
+            #expect(try parse("1970-01-01 00:00:00+00") == Date(timeIntervalSince1970: 0))
+            #expect(try parse("2026-11-30 15:48:11.5+00")?.timeIntervalSince1970 == 1_796_053_691.5)
+            #expect(try parse("2026-11-30 17:48:11.5+02")?.timeIntervalSince1970 == 1_796_053_691.5)
+            #expect(try parse("2026-11-30T15:18:11.5-00:30")?.timeIntervalSince1970 == 1_796_053_691.5)
+            #expect(try parse("1969-12-31 23:59:59+00")?.timeIntervalSince1970 == -1)
+            #expect(try parse("not a date") == nil)
+            // What the server writes for a bound timestamp, and for a leap day.
+            let d = Date(timeIntervalSince1970: 951_782_400.000001)   // 2000-02-29
+            let row = try c.execute("SELECT $1::timestamptz::text, $1::timestamptz", [.timestamp(d)])[0]
+            #expect(try row.string(0) == "2000-02-29 00:00:00.000001+00")
+            #expect(try row.date(1).map { abs($0.timeIntervalSince(d)) < 1e-6 } == true)
+        }
     }
 
     @Test func retriableSQLStates() {

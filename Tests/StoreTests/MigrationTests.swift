@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import Store
+import Store
 
 @Suite struct MigrationTests {
     static func tableSnapshot(_ c: PostgresConnection) throws -> [String] {
@@ -68,7 +68,12 @@ import Testing
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: dir) }
         try "SELECT 1;".write(to: dir.appendingPathComponent("1_first.sql"), atomically: true, encoding: .utf8)
-        #expect(throws: StoreError.self) { try Migrator.load(dir) }
+        try await TestDatabase.withSchema("badname") { config in
+            let c = try PostgresConnection(configuration: config)
+            let error = try #require(throws: StoreError.self) { try Migrator.migrate(c, directory: dir) }
+            #expect(error.code == .migrationFailed)
+            #expect(error.message.contains("1_first.sql"))
+        }
     }
 
     @Test func concurrentMigrationsApplyEachFileOnce() async throws {

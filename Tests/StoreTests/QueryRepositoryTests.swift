@@ -1,7 +1,7 @@
 import Events
 import Foundation
 import Testing
-@testable import Store
+import Store
 
 @Suite struct QueryRepositoryTests {
     typealias Event = (eventID: UUID, topic: String, partition: Int32, offset: Int64, payload: QuerySubmitted)

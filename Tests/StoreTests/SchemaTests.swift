@@ -1,7 +1,7 @@
 import Events
 import Foundation
 import Testing
-@testable import Store
+import Store
 
 @Suite struct SchemaTests {
     @Test func checkpointRejectsAWrongSHA256AndStoresWeightsExactly() async throws {

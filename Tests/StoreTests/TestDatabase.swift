@@ -1,5 +1,5 @@
 import Foundation
-@testable import Store
+import Store
 
 /// A throwaway schema on the local PostgreSQL for one test: random name, dropped at the end.
 enum TestDatabase {
