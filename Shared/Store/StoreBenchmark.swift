@@ -83,4 +83,25 @@ public struct StoreBenchmark {
                       eventsPerSecond: Double(events) / seconds, batchP50Milliseconds: percentile(0.50),
                       batchP99Milliseconds: percentile(0.99), replayEventsPerSecond: Double(events) / replaySeconds)
     }
+
+    /// Single-row INSERTs into a scratch temporary table, one transaction: one by one versus
+    /// pipelined (``PostgresConnection/executePipelined(_:)``). Returns statements per second.
+    public static func measurePipelining(on connection: PostgresConnection, statements: Int = 5_000)
+        throws -> (sequential: Double, pipelined: Double)
+    {
+        try connection.execute("CREATE TEMPORARY TABLE IF NOT EXISTS cdra_pipeline_bench (id bigint, label text)")
+        let batch = (0..<statements).map {
+            PostgresConnection.Statement("INSERT INTO pg_temp.cdra_pipeline_bench VALUES ($1, $2)", [.int($0), .text("row \($0)")])
+        }
+        func rate(_ body: (PostgresConnection) throws -> Void) throws -> Double {
+            try connection.execute("TRUNCATE pg_temp.cdra_pipeline_bench")
+            let t0 = DispatchTime.now().uptimeNanoseconds
+            try connection.transaction(body)
+            return Double(statements) / (Double(DispatchTime.now().uptimeNanoseconds - t0) / 1e9)
+        }
+        let sequential = try rate { c in for statement in batch { try c.execute(statement.sql, statement.parameters) } }
+        let pipelined = try rate { c in _ = try c.executePipelined(batch) }
+        try connection.execute("DROP TABLE pg_temp.cdra_pipeline_bench")
+        return (sequential, pipelined)
+    }
 }

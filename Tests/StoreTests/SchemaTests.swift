@@ -86,6 +86,9 @@ import Store
             #expect(report.newEvents == events)
             #expect(report.replayNewEvents == 0)
             #expect(try c.execute("SELECT count(*) FROM queries")[0].int(0) == events)
+            let pipeline = try StoreBenchmark.measurePipelining(on: c, statements: 5_000)
+            print(String(format: "StoreBenchmark: single-row INSERTs one by one %.0f/s, pipelined %.0f/s",
+                         pipeline.sequential, pipeline.pipelined))
         }
     }
 }
