@@ -151,6 +151,10 @@ import Store
             #expect(total == 2000)
             let n = try await db.withConnection { try Self.counts($0) }
             #expect(n.queries == 2000 && n.processed == 2000 && n.profiles == 50)
+            let orphans = try await db.withConnection { c in
+                try c.execute("SELECT count(*) FROM queries q WHERE NOT EXISTS (SELECT 1 FROM profiles p WHERE p.profile_id = q.profile_id)")[0].int(0)
+            }
+            #expect(orphans == 0)
         }
     }
 }
