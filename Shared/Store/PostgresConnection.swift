@@ -13,8 +13,9 @@ public final class PostgresConnection {
 
     // MARK: - Connecting
 
-    /// Opens a connection, then sets UTC, ISO dates and the configured schema as `search_path`
-    /// (creating the schema if missing). Throws `.invalidConfiguration` for a malformed URL and
+    /// Opens a connection, then sets the session up for the text formats this module reads (UTC,
+    /// ISO dates, hex bytea, shortest exact floats, UTF-8) and the configured schema as
+    /// `search_path` (creating the schema if missing). Throws `.invalidConfiguration` for a malformed URL and
     /// a retriable `.connectionFailed` when the server cannot be reached.
     public init(configuration: DatabaseConfiguration) throws {
         self.configuration = configuration
@@ -38,6 +39,8 @@ public final class PostgresConnection {
         ]
         if let url = configuration.url { pairs.append(("dbname", url)) }
         if let sslMode = configuration.sslMode { pairs.append(("sslmode", sslMode)) }
+        // Strings cross the boundary as UTF-8, whatever PGCLIENTENCODING or the URL says.
+        pairs.append(("client_encoding", "UTF8"))
         let keywords = pairs.map { strdup($0.0) }
         let values = pairs.map { strdup($0.1) }
         defer { (keywords + values).forEach { free($0) } }
@@ -78,6 +81,7 @@ public final class PostgresConnection {
         _ = try execute(
             """
             SELECT set_config('TimeZone', 'UTC', false), set_config('DateStyle', 'ISO, MDY', false),
+                   set_config('bytea_output', 'hex', false), set_config('extra_float_digits', '1', false),
                    set_config('search_path', $1, false), set_config('statement_timeout', $2, false)
             """,
             [.text(Self.quoteIdentifier(schema)), .text(String(configuration.statementTimeoutMilliseconds))])

@@ -210,4 +210,20 @@ import Store
         #expect(!refused.message.contains("s3cret"))
         #expect(!"\(unreachable)".contains("s3cret"))
     }
+
+    @Test func withoutAURLConnectsWithThePGEnvironmentVariables() async throws {
+        let url = try #require(URLComponents(string: TestDatabase.url))
+        // Process-wide, but harmless: every other test passes a URL, which overrides these.
+        setenv("PGHOST", url.host ?? "127.0.0.1", 1)
+        setenv("PGPORT", String(url.port ?? 5432), 1)
+        setenv("PGUSER", url.user ?? "cdra", 1)
+        setenv("PGDATABASE", String(url.path.dropFirst()), 1)
+        let schema = TestDatabase.makeSchemaName("pgenv")
+        defer { TestDatabase.drop(schema) }
+        let c = try PostgresConnection(configuration: DatabaseConfiguration(url: nil, schema: schema))
+        let row = try c.execute("SELECT current_user, inet_server_port(), current_database(), current_schema()")[0]
+        #expect(try row.string(0) == url.user)
+        #expect(try row.int(1) == url.port)
+        #expect(try row.string(3) == schema)
+    }
 }
