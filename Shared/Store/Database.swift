@@ -63,7 +63,7 @@ public final class Database: @unchecked Sendable {
         waiters.removeAll()
         lock.unlock()
         for waiter in pending {
-            waiter.resume(throwing: StoreError(.connectionFailed, "the database pool was shut down"))
+            waiter.resume(throwing: StoreError(.shutDown, "the database pool was shut down"))
         }
         for slot in slots { slot.queue.async { slot.connection = nil } }
     }
@@ -109,7 +109,7 @@ public final class Database: @unchecked Sendable {
             lock.lock()
             if isShutDown {
                 lock.unlock()
-                continuation.resume(throwing: StoreError(.connectionFailed, "the database pool was shut down"))
+                continuation.resume(throwing: StoreError(.shutDown, "the database pool was shut down"))
             } else if let slot = idle.popLast() {
                 lock.unlock()
                 continuation.resume(returning: slot)

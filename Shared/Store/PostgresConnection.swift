@@ -156,7 +156,10 @@ public final class PostgresConnection {
         var message = field(UInt8(ascii: "M"))              // PG_DIAG_MESSAGE_PRIMARY
             ?? Self.trim(String(cString: PQresultErrorMessage(result)))
         if message.isEmpty { message = Self.trim(String(cString: PQerrorMessage(handle))) }
-        if let detail = field(UInt8(ascii: "D")) { message += " (\(detail))" }   // PG_DIAG_MESSAGE_DETAIL
+        // PG_DIAG_MESSAGE_DETAIL can quote a whole failing row: keep enough to diagnose, not the row.
+        if let detail = field(UInt8(ascii: "D")) {
+            message += " (\(detail.count > 300 ? detail.prefix(300) + "…" : Substring(detail)))"
+        }
         let statement = sql.split(separator: "\n").first.map { String($0.prefix(120)) } ?? ""
         message += " — in: \(statement)"
         var code = StoreError.code(forSQLState: state, fallback: fallback)

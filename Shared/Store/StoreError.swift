@@ -12,6 +12,7 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         case copyFailed           // COPY FROM STDIN did not complete
         case migrationFailed      // a migration is malformed, failed, or was changed after it was applied
         case decodingFailed       // a result value could not be read as the requested type
+        case shutDown             // the Database was shut down; later calls fail at once
     }
 
     public var code: Code
@@ -33,7 +34,8 @@ public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
         switch code {
         case .connectionFailed, .connectionLost, .serialization:
             return true
-        case .invalidConfiguration, .uniqueViolation, .foreignKeyViolation, .migrationFailed, .decodingFailed:
+        case .invalidConfiguration, .uniqueViolation, .foreignKeyViolation, .migrationFailed, .decodingFailed,
+             .shutDown:
             return false
         case .queryFailed, .copyFailed:
             return sqlState.map(Self.isRetriableSQLState) ?? false

@@ -84,7 +84,9 @@ import Store
             let db = Database(configuration: config)
             _ = try await db.withConnection { try $0.execute("SELECT 1") }
             db.shutdown()
-            await #expect(throws: StoreError.self) { try await db.withConnection { _ in 1 } }
+            let error = await #expect(throws: StoreError.self) { try await db.withConnection { _ in 1 } }
+            #expect(error?.code == .shutDown)
+            #expect(error?.isRetriable == false)
         }
     }
 

@@ -79,9 +79,11 @@ import Store
 @Suite struct StoreBenchmarkTests {
     /// Prints the storage rate; asserts only that every event was stored once.
     @Test func queryStorageBenchmarkStoresEveryEventOnce() async throws {
-        let events = Int(ProcessInfo.processInfo.environment["CDRA_STORE_BENCH_EVENTS"] ?? "") ?? 20_000
+        let environment = ProcessInfo.processInfo.environment
+        let events = Int(environment["CDRA_STORE_BENCH_EVENTS"] ?? "") ?? 20_000
+        let batchSize = Int(environment["CDRA_STORE_BENCH_BATCH"] ?? "") ?? 500
         try await TestDatabase.withMigratedConnection("bench") { c in
-            let report = try StoreBenchmark.measureQueryStorage(on: c, events: events, batchSize: 500)
+            let report = try StoreBenchmark.measureQueryStorage(on: c, events: events, batchSize: batchSize)
             print("StoreBenchmark: \(report)")
             #expect(report.newEvents == events)
             #expect(report.replayNewEvents == 0)
