@@ -26,6 +26,35 @@ import Store
         }
     }
 
+    @Test func checkpointRepositorySavesIdempotentlyAndRefusesDifferentWeights() async throws {
+        try await TestDatabase.withMigratedConnection("ckptrepo") { c in
+            let repo = CheckpointRepository(c)
+            let weights = (0..<(2 << 20)).map { UInt8(truncatingIfNeeded: $0 &* 40_503 >> 3) }
+            var record = CheckpointRecord(checkpointID: "prm-step-0", modelKind: "prm", runID: "prm-sft", step: 0,
+                                          configJSON: #"{"layers": 2}"#, safetensors: weights)
+            #expect(try repo.save(record))
+            #expect(try !repo.save(record))   // the same checkpoint again: no-op
+            var later = record
+            later.checkpointID = "prm-step-50"; later.step = 50; later.parentCheckpointID = "prm-step-0"
+            later.safetensors[0] ^= 0xff
+            #expect(try repo.save(later))
+            record.safetensors[1] ^= 0x01
+            let conflict = try #require(throws: StoreError.self) { try repo.save(record) }
+            #expect(conflict.code == .uniqueViolation)
+
+            let loaded = try #require(try repo.load("prm-step-0"))
+            #expect(loaded.safetensors == weights)
+            #expect(loaded.configJSON == #"{"layers": 2}"#)
+            #expect(loaded.sha256?.count == 64)
+            #expect(loaded.createdAt != nil)
+            #expect(try repo.load("missing") == nil)
+            let newest = try #require(try repo.latest(modelKind: "prm", runID: "prm-sft"))
+            #expect(newest.checkpointID == "prm-step-50" && newest.parentCheckpointID == "prm-step-0")
+            #expect(newest.safetensors == later.safetensors)
+            #expect(try repo.latest(modelKind: "policy") == nil)
+        }
+    }
+
     @Test func viewsAnswerTheCommonQuestions() async throws {
         try await TestDatabase.withMigratedConnection("views") { c in
             let event = (eventID: UUID(), topic: "deeppref.queries.v1", partition: Int32(0), offset: Int64(0),
