@@ -55,6 +55,23 @@ import Store
         }
     }
 
+    @Test func deadLettersAreRecordedOncePerPosition() async throws {
+        try await TestDatabase.withMigratedConnection("dlq") { c in
+            let repo = DeadLetterRepository(c)
+            let letters = (0..<3).map {
+                DeadLetterRecord(consumer: "council-generator", sourceTopic: "deeppref.queries.v1", partition: 0,
+                                 offset: Int64($0), key: [1, 2], message: Array("{not json\0\($0)".utf8) + [0, 255],
+                                 reason: "malformedJSON: not valid JSON", errorCode: "malformedJSON")
+            }
+            #expect(try repo.record(letters) == 3)
+            #expect(try repo.record(letters) == 0)
+            let back = try repo.recent(limit: 10)
+            #expect(back.count == 3)
+            #expect(Set(back.map(\.message)) == Set(letters.map(\.message)))
+            #expect(back.allSatisfy { $0.key == [1, 2] && $0.errorCode == "malformedJSON" })
+        }
+    }
+
     @Test func viewsAnswerTheCommonQuestions() async throws {
         try await TestDatabase.withMigratedConnection("views") { c in
             let event = (eventID: UUID(), topic: "deeppref.queries.v1", partition: Int32(0), offset: Int64(0),
