@@ -33,6 +33,7 @@ public struct ProcessedEventLedger {
             SELECT $1, e.event_id, e.topic, e.kafka_partition, e.kafka_offset
             FROM unnest($2::uuid[], $3::text[], $4::int8[], $5::int8[])
                  AS e(event_id, topic, kafka_partition, kafka_offset)
+            ORDER BY e.event_id   -- a fixed order keeps concurrent overlapping claims from deadlocking
             ON CONFLICT (consumer, event_id) DO NOTHING
             RETURNING event_id
             """,

@@ -65,13 +65,14 @@ public struct QueryRepository {
 
     // Claim, then upsert profiles and queries of the claimed events, in one statement. DISTINCT ON
     // keeps the last event per key (ON CONFLICT DO UPDATE cannot touch a row twice), and sorts
-    // the keys, so concurrent batches lock rows in the same order. The foreign key from queries to
-    // profiles is checked at the end of the statement, after both inserts.
+    // the keys, so concurrent batches lock rows in the same order. Claims go in event-id order
+    // for the same reason.
     static let storeStatement = """
         WITH claimed AS (
             INSERT INTO processed_events (consumer, event_id, topic, kafka_partition, kafka_offset)
             SELECT $1, event_id, topic, kafka_partition, kafka_offset
             FROM pg_temp.cdra_incoming_queries
+            ORDER BY event_id
             ON CONFLICT (consumer, event_id) DO NOTHING
             RETURNING event_id
         ), fresh AS (
