@@ -57,7 +57,7 @@ let package = Package(
                     "CRdKafka", "Events", .product(name: "Logging", package: "swift-log"),
                 ], path: "Shared/Bus", swiftSettings: swiftSettings, linkerSettings: rdkafkaRunpath),
         .target(name: "Store", dependencies: [
-                    "CLibPQ", .product(name: "Logging", package: "swift-log"),
+                    "CLibPQ", "Events", .product(name: "Logging", package: "swift-log"),
                 ], path: "Shared/Store", swiftSettings: swiftSettings),
         .target(name: "ServiceRuntime", dependencies: [
                     "Bus", "Store", "Events",
@@ -90,7 +90,7 @@ let package = Package(
         .testTarget(name: "EventsTests", dependencies: ["Events"], swiftSettings: swiftSettings),
         .testTarget(name: "DeepPrefTests", dependencies: ["DeepPref", "Events"], swiftSettings: swiftSettings),
         .testTarget(name: "BusTests", dependencies: ["Bus", "Events"], swiftSettings: swiftSettings),
-        .testTarget(name: "StoreTests", dependencies: ["Store"], swiftSettings: swiftSettings),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "Events"], swiftSettings: swiftSettings),
         .testTarget(name: "ServiceRuntimeTests", dependencies: [
                         "ServiceRuntime",
                         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
