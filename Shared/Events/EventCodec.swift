@@ -8,6 +8,7 @@ public struct EventCodec: Sendable {
         didSet { precondition(maxEventBytes > 0, "maxEventBytes must be positive") }
     }
 
+    /// - Parameter maxEventBytes: see ``maxEventBytes``.
     public init(maxEventBytes: Int = 1 << 20) {
         precondition(maxEventBytes > 0, "maxEventBytes must be positive")
         self.maxEventBytes = maxEventBytes
@@ -23,6 +24,8 @@ public struct EventCodec: Sendable {
 
     // MARK: - Encoding
 
+    /// Validates the payload and encodes the envelope; throws ``EventDecodingError`` with
+    /// `invalidPayload` or `oversized`, so a producer never sends what a consumer would reject.
     public func encode<P: EventPayload>(_ envelope: EventEnvelope<P>) throws -> [UInt8] {
         let problems = envelope.payload.validationProblems()
         guard problems.isEmpty else {
@@ -37,7 +40,10 @@ public struct EventCodec: Sendable {
 
     // MARK: - Decoding
 
-    /// Checks size, JSON shape, the envelope fields, and that type and version are known.
+    /// Checks size (`oversized`), JSON shape (`malformedJSON`), the envelope fields
+    /// (`missingEnvelopeField`, also for an `event_id` that is not a UUID), and that type and version
+    /// are known (`unknownType`, `unsupportedVersion`). Cheap enough to route a message before
+    /// decoding its payload.
     public func decodeHeader(_ bytes: [UInt8]) throws -> Header {
         guard bytes.count <= maxEventBytes else {
             throw EventDecodingError(.oversized, "message is \(bytes.count) bytes; the limit is \(maxEventBytes)")
@@ -62,7 +68,9 @@ public struct EventCodec: Sendable {
             throw EventDecodingError(.missingEnvelopeField, "envelope field 'event_id' is not a UUID: '\(idText.prefix(64))'")
         }
         let type = try string("type")
-        guard let version = (fields["schema_version"] as? NSNumber)?.intValue else {
+        // Booleans and fractions bridge to NSNumber too; only an exact integer is a version.
+        guard let raw = fields["schema_version"], let number = try? JSONValue(any: raw),
+              case .integer(let wide) = number, let version = Int(exactly: wide) else {
             throw EventDecodingError(.missingEnvelopeField, "envelope field 'schema_version' is missing or not an integer")
         }
         _ = try string("produced_at")
@@ -78,11 +86,17 @@ public struct EventCodec: Sendable {
                 .unsupportedVersion,
                 "event type '\(type)' schema version \(version) is not supported (supported: \(versions.sorted()))")
         }
+        let correlationID = fields["correlation_id"]
+        guard correlationID == nil || correlationID is NSNull || correlationID is String else {
+            throw EventDecodingError(.missingEnvelopeField, "envelope field 'correlation_id' is not a string")
+        }
         return Header(eventID: eventID, type: type, schemaVersion: version,
-                      correlationID: fields["correlation_id"] as? String)
+                      correlationID: correlationID as? String)
     }
 
-    /// Decodes bytes as an event of the given payload type.
+    /// Decodes bytes as an event of the given payload type: the header checks of ``decodeHeader(_:)``,
+    /// then `typeMismatch` when the envelope names another type, `invalidPayload` (naming the
+    /// field path) when a field is missing, mistyped or fails ``EventPayload/validationProblems()``.
     public func decode<P: EventPayload>(_ bytes: [UInt8], as: P.Type = P.self) throws -> EventEnvelope<P> {
         let header = try decodeHeader(bytes)
         guard header.type == P.eventType, header.schemaVersion == P.schemaVersion else {
@@ -109,6 +123,7 @@ public struct EventCodec: Sendable {
 
     // MARK: - JSON settings shared by every event
 
+    /// The encoder every event is written with: sorted keys, RFC 3339 timestamps with fractional seconds.
     public static func makeEncoder() -> JSONEncoder {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .custom { date, encoder in
@@ -119,6 +134,7 @@ public struct EventCodec: Sendable {
         return encoder
     }
 
+    /// The decoder matching ``makeEncoder()``; accepts timestamps with or without fractional seconds.
     public static func makeDecoder() -> JSONDecoder {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .custom { decoder in

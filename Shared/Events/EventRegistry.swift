@@ -4,6 +4,10 @@ public enum EventRegistry {
     public static let all: [any EventPayload.Type] = [
         QuerySubmitted.self,
         AnnotationProduced.self,
+        CritiqueRequested.self,
+        CritiqueProduced.self,
+        CheckpointPublished.self,
+        EvaluationPublished.self,
     ]
 
     /// The schema versions this build reads for an event type, or nil for an unknown type.
