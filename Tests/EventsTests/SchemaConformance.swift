@@ -122,6 +122,13 @@ struct SchemaConformance<T: Codable> {
             if let got = JSONPath.value(in: reencoded, at: path), got != .null {
                 problems.append("'\(name)': null should stay null; Swift re-encodes \(got)")
             }
+            // Swift writes a nil field as absent (or null): the schema must accept that encoding.
+            // (Mismatches elsewhere are reported by the checks of those fields.)
+            do {
+                try AvroSchemaValidator.validate(reencoded, against: schema)
+            } catch let error as AvroSchemaError where error.path.hasPrefix(name) {
+                problems.append("'\(name)': Swift's encoding with the field nil does not match the schema: \(error)")
+            } catch {}
         case (false, .failure):
             break
         }
