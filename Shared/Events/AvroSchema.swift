@@ -8,6 +8,7 @@ import Foundation
 /// may also refer to names supplied from outside (``init(json:externalTypes:)``), the way the
 /// envelope schema refers to `cdra.events.Payload`.
 public struct AvroSchema: Sendable, Equatable {
+    /// An Avro type.
     public indirect enum Kind: Sendable, Equatable {
         case null, boolean, int, long, float, double, bytes, string
         case record(Record)
@@ -22,12 +23,14 @@ public struct AvroSchema: Sendable, Equatable {
         case logical(String, Kind)
     }
 
+    /// A record type: named fields in order.
     public struct Record: Sendable, Equatable {
         /// Full name, e.g. `cdra.events.UserProfile`.
         public var name: String
         public var fields: [Field]
     }
 
+    /// A field of a record.
     public struct Field: Sendable, Equatable {
         public var name: String
         public var type: Kind
@@ -35,6 +38,7 @@ public struct AvroSchema: Sendable, Equatable {
         public var defaultValue: JSONValue?
     }
 
+    /// An enum type: its full name and symbols in order.
     public struct Enumeration: Sendable, Equatable {
         public var name: String
         public var symbols: [String]

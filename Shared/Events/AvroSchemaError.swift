@@ -1,5 +1,6 @@
 /// Why a schema could not be loaded, or why a JSON value does not match its schema.
 public struct AvroSchemaError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// What kind of failure it is.
     public enum Code: String, Sendable, Equatable {
         case schemaNotFound // no readable .avsc file at the expected path
         case invalidSchema  // the .avsc is not a schema this validator understands

@@ -29,6 +29,7 @@ public enum AvroSchemaValidator {
         schemasDirectory.appendingPathComponent("\(eventType).v\(version).avsc")
     }
 
+    /// The schema file of a payload type: `<schemasDirectory>/<eventType>.v<schemaVersion>.avsc`.
     public static func schemaURL(for type: any EventPayload.Type) -> URL {
         schemaURL(eventType: type.eventType, version: type.schemaVersion)
     }
@@ -68,6 +69,7 @@ public enum AvroSchemaValidator {
         try validateEvent(json: JSONValue(bytes: bytes), allowingUnknownFields: allowingUnknownFields)
     }
 
+    /// ``validateEvent(bytes:allowingUnknownFields:)`` for an already parsed event.
     public static func validateEvent(json: Any, allowingUnknownFields: Bool = false) throws {
         let value = try JSONValue(any: json)
         guard case .string(let type)? = value["type"], let version = value["schema_version"]?.integerValue,

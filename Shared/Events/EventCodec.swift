@@ -17,6 +17,7 @@ public struct EventCodec: Sendable {
     /// The header of an event, read without decoding its payload.
     public struct Header: Sendable, Equatable {
         public var eventID: UUID
+        /// The event type, known to ``EventRegistry``.
         public var type: String
         public var schemaVersion: Int
         public var correlationID: String?
