@@ -81,6 +81,11 @@ import Events
                 let i = Int.random(in: 0..<bytes.count, using: &rng)
                 bytes[i] = replacements.randomElement(using: &rng)!
             }
+            // The codec's one-parse fast path must accept nothing the header checks reject.
+            let seedType = EventRegistry.all[round % seeds.count]
+            if (try? seedType.decodeEvent(bytes, codec: codec)) != nil, (try? codec.decodeHeader(bytes)) == nil {
+                Issue.record("decode accepted what decodeHeader rejects: \(String(decoding: bytes, as: UTF8.self))")
+            }
             switch Self.decodeAnyType(bytes, codec: codec) {
             case .success?: outcomes["decoded", default: 0] += 1
             case .failure(let error)?: outcomes[error.code.rawValue, default: 0] += 1
@@ -88,6 +93,7 @@ import Events
             }
         }
         // Edits must reach past the JSON parser for the test to mean anything.
+        #expect(outcomes["decoded", default: 0] > 50, "\(outcomes)")
         #expect(outcomes["invalidPayload", default: 0] > 50, "\(outcomes)")
         #expect(outcomes["malformedJSON", default: 0] > 50, "\(outcomes)")
     }
