@@ -13,6 +13,8 @@ public struct AnnotationProduced: EventPayload {
         self.annotation = annotation
     }
 
+    public var partitionKey: String? { query.queryID }
+
     public func validationProblems() -> [String] {
         var problems = query.validationProblems() + annotation.validationProblems()
         if query.queryID != annotation.queryID {

@@ -14,8 +14,12 @@ public protocol EventPayload: Codable, Sendable, Equatable {
     /// Problems with field values that the JSON shape cannot express (empty ids, scores out of
     /// range); empty when the payload is valid. ``EventCodec`` rejects payloads with problems.
     func validationProblems() -> [String]
+    /// The Kafka message key that keeps the ordering that matters for this event (see
+    /// Docs/events.md); nil sends the message without a key.
+    var partitionKey: String? { get }
 }
 
 extension EventPayload {
     public func validationProblems() -> [String] { [] }
+    public var partitionKey: String? { nil }
 }

@@ -4,11 +4,18 @@ public enum EventRegistry {
     public static let all: [any EventPayload.Type] = [
         QuerySubmitted.self,
         AnnotationProduced.self,
+        CritiqueRequested.self,
+        CritiqueProduced.self,
+        CheckpointPublished.self,
+        EvaluationPublished.self,
     ]
 
     /// The schema versions this build reads for an event type, or nil for an unknown type.
     public static func versions(of type: String) -> Set<Int>? {
-        let versions = Set(all.filter { $0.eventType == type }.map { $0.schemaVersion })
-        return versions.isEmpty ? nil : versions
+        versionsByType[type]
     }
+
+    // Built once: the codec asks for every message it decodes.
+    private static let versionsByType: [String: Set<Int>] =
+        Dictionary(all.map { ($0.eventType, [$0.schemaVersion]) }, uniquingKeysWith: { $0.union($1) })
 }

@@ -37,15 +37,23 @@ public struct QuerySubmitted: EventPayload {
         profile = try c.decode(UserProfile.self, forKey: .profile)
         question = try c.decode(String.self, forKey: .question)
         topic = try c.decodeIfPresent(String.self, forKey: .topic)
-        hiddenPreferences = try c.decodeIfPresent([String].self, forKey: .hiddenPreferences) ?? []
+        hiddenPreferences = try c.decode([String].self, forKey: .hiddenPreferences, default: [])
         split = try c.decodeIfPresent(String.self, forKey: .split)
     }
+
+    public var partitionKey: String? { queryID }
 
     public func validationProblems() -> [String] {
         var problems: [String] = []
         if queryID.isEmpty { problems.append("query_id is empty") }
         if question.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty { problems.append("question is empty") }
         if profile.profileID.isEmpty { problems.append("profile.profile_id is empty") }
+        if let risk = profile.riskTolerance, !UserProfile.riskTolerances.contains(risk) {
+            problems.append("profile.risk_tolerance '\(risk.prefix(64))' is not low, medium or high")
+        }
+        if let split, !EventValidation.splits.contains(split) {
+            problems.append("split '\(split.prefix(64))' is not one of \(EventValidation.splits.sorted().joined(separator: ", "))")
+        }
         return problems
     }
 }
@@ -57,6 +65,9 @@ public struct UserProfile: Codable, Sendable, Equatable {
     public var statedPreference: String
     /// `low`, `medium` or `high`.
     public var riskTolerance: String?
+
+    /// The values `risk_tolerance` may take.
+    public static let riskTolerances: Set<String> = ["low", "medium", "high"]
 
     public init(profileID: String, statedPreference: String, riskTolerance: String? = nil) {
         self.profileID = profileID
