@@ -56,7 +56,7 @@ import Events
             var priority: String              // not in the schema
         }
         let schema = try AvroSchema(contentsOf: AvroSchemaValidator.schemaURL(for: QuerySubmitted.self))
-        let sample = DriftedQuery(query_id: "q", profile: sampleProfile, question: "?", topic: "Family Care",
+        let sample = DriftedQuery(query_id: "q", profile: QuerySubmitted.sample.profile, question: "?", topic: "Family Care",
                                   hidden_preferences: ["privacy"], split: nil, priority: "high")
         var check = SchemaConformance(schema: schema, sample: sample)
         let problems = check.run()

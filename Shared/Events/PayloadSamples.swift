@@ -3,17 +3,18 @@ import Events
 
 /// A fully populated, valid instance of a payload type: every optional set, every collection
 /// non-empty, every Double non-integral, so that its encoding exercises every schema field and
-/// tells `double` from `long`. Only tests use it.
-protocol SampledPayload: EventPayload {
+/// tells `double` from `long`. The schema tests and the Kafka round-trip tests use them; they are
+/// also the examples in Docs/events.md.
+public protocol SampledPayload: EventPayload {
     static var sample: Self { get }
 }
 
-let sampleProfile = UserProfile(
+private let sampleProfile = UserProfile(
     profileID: "profile-0042", statedPreference: "I prefer options that keep my parents independent.",
     riskTolerance: "low")
 
 extension QuerySubmitted: SampledPayload {
-    static var sample: QuerySubmitted {
+    public static var sample: QuerySubmitted {
         QuerySubmitted(
             queryID: "q-0042", profile: sampleProfile,
             question: "How can I keep track of my elderly parents without constantly calling?",
@@ -22,7 +23,7 @@ extension QuerySubmitted: SampledPayload {
 }
 
 extension AnnotationProduced: SampledPayload {
-    static var sample: AnnotationProduced {
+    public static var sample: AnnotationProduced {
         let query = QuerySubmitted.sample
         let annotation = CouncilAnnotation(
             queryID: query.queryID, backend: "builtin",
@@ -51,7 +52,7 @@ extension AnnotationProduced: SampledPayload {
 }
 
 extension CritiqueRequested: SampledPayload {
-    static var sample: CritiqueRequested {
+    public static var sample: CritiqueRequested {
         CritiqueRequested(
             requestID: "req-7", replyTopic: "critic.critiques.v1", queryID: "q-0042", profile: sampleProfile,
             question: "How can I keep track of my elderly parents without constantly calling?",
@@ -63,7 +64,7 @@ extension CritiqueRequested: SampledPayload {
 }
 
 extension CritiqueProduced: SampledPayload {
-    static var sample: CritiqueProduced {
+    public static var sample: CritiqueProduced {
         CritiqueProduced(
             requestID: "req-7", responseID: "resp-7-3", criticCheckpointID: "ckpt-prm-40", status: .ok,
             stepVerdicts: [
@@ -78,7 +79,7 @@ extension CritiqueProduced: SampledPayload {
 }
 
 extension CheckpointPublished: SampledPayload {
-    static var sample: CheckpointPublished {
+    public static var sample: CheckpointPublished {
         CheckpointPublished(
             checkpointID: "ckpt-policy-120", modelKind: .policy, runID: "run-cdpa-seed1", step: 120,
             algorithm: .cdpa, sha256: String(repeating: "0123456789abcdef", count: 4), sizeBytes: 6_815_744,
@@ -87,31 +88,10 @@ extension CheckpointPublished: SampledPayload {
 }
 
 extension EvaluationPublished: SampledPayload {
-    static var sample: EvaluationPublished {
+    public static var sample: EvaluationPublished {
         EvaluationPublished(
             evaluationID: "eval-ckpt-policy-120-test", checkpointID: "ckpt-policy-120", split: "test", examples: 300,
             metrics: ["acc_pf": 0.847, "acc_mis": 0.323], baselineCheckpointID: "ckpt-policy-sft")
     }
 }
 
-/// The sample of a registered type, or nil when the test target has none for it.
-func sampleOf(_ type: any EventPayload.Type) -> (any EventPayload)? {
-    (type as? any SampledPayload.Type)?.sample
-}
-
-// Generic test helpers reached through an existential metatype (`any SampledPayload.Type`).
-extension SampledPayload {
-    static func payloadDriftProblems() throws -> [String] { try SchemaDriftTests.payloadProblems(Self.self) }
-    static func envelopeDriftProblems() throws -> [String] { try SchemaDriftTests.envelopeProblems(Self.self) }
-    static func checkSchemaMetadata() throws { try SchemaDriftTests.checkMetadata(Self.self) }
-    static func checkCodecRoundTrip(_ codec: EventCodec) throws { try EventCodecTests.roundTrip(Self.self, codec: codec) }
-    static func encodedSample(_ codec: EventCodec) throws -> [UInt8] {
-        try codec.encode(EventEnvelope(payload: sample, producer: "events-test"))
-    }
-}
-
-extension EventPayload {
-    static func decodeEvent(_ bytes: [UInt8], codec: EventCodec) throws {
-        _ = try codec.decode(bytes, as: Self.self)
-    }
-}
