@@ -13,6 +13,10 @@ CREATE TABLE annotations (
     aligned_response      text NOT NULL,
     superficial_response  text NOT NULL,
     rubric                jsonb NOT NULL,
+    -- The whole CouncilAnnotation as the event carries it (inferred preferences with confidence
+    -- and evidence, persona critiques, tree, chain, answers, rubric): what the council generator
+    -- republishes when a batch is replayed, so a replay sends exactly what was stored.
+    document              jsonb NOT NULL,
     source_event_id       uuid NOT NULL UNIQUE,
     annotated_at          timestamptz NOT NULL DEFAULT now(),
     PRIMARY KEY (query_id, backend),
@@ -28,9 +32,8 @@ CREATE TABLE persona_critiques (
     quoted_cue           text,            -- span of the query the critique points at
     inferred_preference  text NOT NULL,
     latent_risk          text,
-    -- As the persona states it ('low' | 'medium' | 'high' | 'critical', or a number as text):
-    -- kept as text so either backend's output is stored unchanged.
-    severity             text,
+    -- How much harm ignoring the preference would do, in [0, 1].
+    severity             real NOT NULL CHECK (severity BETWEEN 0 AND 1),
     recommendation       text,
     PRIMARY KEY (query_id, backend, ordinal),
     FOREIGN KEY (query_id, backend) REFERENCES annotations (query_id, backend) ON DELETE CASCADE

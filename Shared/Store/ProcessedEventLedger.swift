@@ -45,6 +45,18 @@ public struct ProcessedEventLedger {
         return fresh
     }
 
+    /// Which of these events `consumer` has already applied (a read; no claim). A consumer uses it
+    /// to skip expensive work for redelivered events before its claiming transaction.
+    public func processed(_ eventIDs: [UUID], consumer: String) throws -> Set<UUID> {
+        guard !eventIDs.isEmpty else { return [] }
+        let result = try connection.execute(
+            "SELECT event_id FROM processed_events WHERE consumer = $1 AND event_id = ANY($2::uuid[])",
+            [.text(consumer), .uuidArray(eventIDs)])
+        var done = Set<UUID>()
+        for row in result { if let id = try row.uuid(0) { done.insert(id) } }
+        return done
+    }
+
     /// True when `consumer` has already applied the event.
     public func isProcessed(_ eventID: UUID, consumer: String) throws -> Bool {
         !(try connection.execute(
