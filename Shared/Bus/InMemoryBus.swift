@@ -177,6 +177,18 @@ public final class InMemoryBus: MessageBus, @unchecked Sendable {
         }
     }
 
+    public func consumerLag(group: String, topic: String) async throws -> [PartitionLag] {
+        state.withLock { state in
+            guard let partitions = state.topics[topic] else { return [] }
+            let committed = state.groups[group]?.committed ?? [:]
+            return partitions.enumerated().map { index, log in
+                let tp = TopicPartition(topic: topic, partition: Int32(index))
+                let end = Int64(log.count)
+                return PartitionLag(topicPartition: tp, committed: committed[tp], endOffset: end, lag: end - (committed[tp] ?? 0))
+            }
+        }
+    }
+
     /// The offsets a group has committed, for tests and status tools.
     public func committedOffsets(group: String) -> [TopicPartition: Int64] {
         state.withLock { $0.groups[group]?.committed ?? [:] }

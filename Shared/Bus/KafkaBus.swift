@@ -133,6 +133,20 @@ public final class KafkaBus: MessageBus, @unchecked Sendable {
         return try await runBlocking(on: adminQueue) { try producer.metadata(of: topic, timeoutMs: 10_000) }
     }
 
+    public func consumerLag(group: String, topic: String) async throws -> [PartitionLag] {
+        guard let partitions = try await partitionCount(of: topic) else { return [] }
+        let settings: [(String, String)] = [
+            ("bootstrap.servers", configuration.brokers),
+            ("client.id", configuration.clientID),
+            ("group.id", group),
+            ("enable.auto.commit", "false"),
+        ] + configuration.properties.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        let logger = self.logger
+        return try await runBlocking(on: adminQueue) {
+            try KafkaProducerClient.lag(settings: settings, logger: logger, topic: topic, partitions: partitions)
+        }
+    }
+
     // MARK: - Consuming
 
     public func makeConsumer(topics: [String], group: String) throws -> any MessageConsumer {
@@ -288,6 +302,37 @@ final class KafkaProducerClient: @unchecked Sendable {
             return TopicMetadata(partitions: Int(entry.partition_cnt), leadersKnown: leadersKnown)
         }
         return nil
+    }
+}
+
+extension KafkaProducerClient {
+    /// Reads a group's committed offsets and the high watermarks with a short-lived consumer
+    /// client that never joins the group (it does not subscribe). Blocks.
+    static func lag(settings: [(String, String)], logger: Logger, topic: String, partitions: Int) throws -> [PartitionLag] {
+        let context = RdKafkaContext(logger: logger)
+        let rk = try RdKafka.makeClient(RD_KAFKA_CONSUMER, conf: try RdKafka.makeConf(settings, context: context))
+        defer { rd_kafka_destroy(rk) }
+        let list = rd_kafka_topic_partition_list_new(Int32(partitions))
+        defer { rd_kafka_topic_partition_list_destroy(list) }
+        for partition in 0..<partitions {
+            rd_kafka_topic_partition_list_add(list, topic, Int32(partition))
+        }
+        let err = rd_kafka_committed(rk, list, 10_000)
+        guard err == RD_KAFKA_RESP_ERR_NO_ERROR, let list else {
+            throw RdKafka.error(.metadata, err, "could not read committed offsets of topic '\(topic)'")
+        }
+        return try (0..<Int(list.pointee.cnt)).map { i in
+            let element = list.pointee.elems[i]
+            var low: Int64 = 0, high: Int64 = 0
+            let err = rd_kafka_query_watermark_offsets(rk, topic, element.partition, &low, &high, 5_000)
+            if err != RD_KAFKA_RESP_ERR_NO_ERROR {
+                throw RdKafka.error(.metadata, err, "could not read the end of \(topic)[\(element.partition)]")
+            }
+            // A negative offset means the group has not committed on this partition.
+            let committed: Int64? = element.offset >= 0 ? element.offset : nil
+            return PartitionLag(topicPartition: TopicPartition(topic: topic, partition: element.partition),
+                                committed: committed, endOffset: high, lag: max(0, high - (committed ?? low)))
+        }
     }
 }
 

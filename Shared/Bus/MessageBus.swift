@@ -16,4 +16,8 @@ public protocol MessageBus: AnyObject, Sendable {
 
     /// The number of partitions of a topic, or nil when it does not exist.
     func partitionCount(of topic: String) async throws -> Int?
+
+    /// The group's committed offset, the end of the log and the lag for each partition of `topic`
+    /// (empty when the topic does not exist). For status tools; never needed for correctness.
+    func consumerLag(group: String, topic: String) async throws -> [PartitionLag]
 }

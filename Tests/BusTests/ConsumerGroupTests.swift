@@ -72,9 +72,21 @@ struct ConsumerGroupTests {
         let fourth = try bus.makeConsumer(topics: [topic], group: group)
         var redelivered = try await collect(fourth, count: uncommitted.count, timeout: .seconds(40))
         redelivered += try await drain(fourth, for: .milliseconds(500))
-        await fourth.close()
         #expect(redelivered.count == uncommitted.count)
         #expect(Set(redelivered.map { text($0.value)! }) == Set(uncommitted.map { text($0.value)! }))
+        try await fourth.commit(redelivered)
+        await fourth.close()
+
+        // Everything is committed now: the group's offsets sit after each partition's last message.
+        let lag = try await bus.consumerLag(group: group, topic: topic)
+        let ends = Dictionary(grouping: seenByThird, by: \.partition).mapValues { $0.map(\.offset).max()! + 1 }
+        #expect(lag.count == 4)
+        for entry in lag {
+            #expect(entry.committed == ends[entry.topicPartition.partition], "\(entry)")
+            // Tansu reports high watermarks late, so the end of the log is exact only in memory.
+            if kind == .memory { #expect(entry.lag == 0 && entry.endOffset == entry.committed) }
+        }
+        #expect(try await bus.consumerLag(group: group, topic: uniqueName("missing")).isEmpty)
     }
 }
 

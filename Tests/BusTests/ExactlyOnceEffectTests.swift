@@ -157,6 +157,7 @@ final class RecordingBus: MessageBus, @unchecked Sendable {
     func createTopic(_ name: String, partitions: Int) async throws { try await inner.createTopic(name, partitions: partitions) }
     func send(_ messages: [OutgoingMessage]) async throws { try await inner.send(messages) }
     func partitionCount(of topic: String) async throws -> Int? { try await inner.partitionCount(of: topic) }
+    func consumerLag(group: String, topic: String) async throws -> [PartitionLag] { try await inner.consumerLag(group: group, topic: topic) }
 
     func makeConsumer(topics: [String], group: String) throws -> any MessageConsumer {
         let consumer = consumers.withLock { list in
