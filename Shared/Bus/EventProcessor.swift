@@ -53,7 +53,12 @@ public final class EventProcessor<P: EventPayload>: @unchecked Sendable {
     /// Consumes until the task is cancelled (then returns normally) or an error that retrying cannot
     /// fix is thrown: a closed or failed consumer, exhausted ``EventProcessorConfiguration/maxRetries``,
     /// or a dead letter that could not be published. Nothing of the failing batch is committed.
+    /// Call it once at a time per processor.
     public func run() async throws {
+        stopRequested.withLock { $0 = false }
+        if let partitions = configuration.topicPartitions {
+            try await bus.createTopic(topic, partitions: partitions)
+        }
         let consumer = try bus.makeConsumer(topics: [topic], group: group)
         logger.info("event processor started", metadata: [
             "event_type": "\(P.eventType)", "schema_version": "\(P.schemaVersion)",
@@ -203,6 +208,8 @@ public final class EventProcessor<P: EventPayload>: @unchecked Sendable {
             do {
                 try await operation()
                 return true
+            } catch is CancellationError {
+                return false
             } catch {
                 guard (error as? any RetriableError)?.isRetriable == true else {
                     if what == "handler" { throw Rejection(error: error) }

@@ -29,6 +29,12 @@ public struct EventProcessorConfiguration: Sendable {
     /// Decodes and validates each message (size limit included).
     /// Default: EventCodec() (1 MiB limit)
     public var codec = EventCodec()
+    /// When set, ``EventProcessor/run()`` first creates its topic with this many partitions (an
+    /// existing topic is left as it is), so a consumer can start before any producer.
+    /// Default: nil (the topic must exist or be created by someone else)
+    public var topicPartitions: Int? = nil {
+        didSet { precondition((topicPartitions ?? 1) > 0, "topicPartitions must be positive") }
+    }
     /// Partitions of the `<topic>.dlq` topic, created on the first dead letter.
     /// Default: 1
     public var deadLetterPartitions = 1 {

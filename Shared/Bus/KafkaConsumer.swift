@@ -36,6 +36,9 @@ final class KafkaConsumer: MessageConsumer, @unchecked Sendable {
             ("auto.offset.reset", "earliest"),
             ("session.timeout.ms", "\(configuration.sessionTimeoutMs)"),
             ("heartbeat.interval.ms", "\(configuration.heartbeatIntervalMs)"),
+            // A subscribed topic that does not exist yet is looked up again at this interval
+            // (librdkafka's default is 5 minutes, too long for services that start before it).
+            ("topic.metadata.refresh.interval.ms", "10000"),
         ]
         settings += configuration.properties.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
         let conf = try RdKafka.makeConf(settings, context: context)

@@ -196,4 +196,28 @@ struct EventProcessorTests {
         await consumer.close()
         #expect(again.map(\.value) == [try EventCodec().encode(event)])
     }
+
+    @Test("run creates its topic when configured to, so a consumer can start before any producer",
+          arguments: BusKind.allCases)
+    func runCreatesItsTopic(kind: BusKind) async throws {
+        let bus = try kind.makeBus()
+        let topic = uniqueName("created-by-consumer")
+        var configuration = EventProcessorConfiguration()
+        configuration.topicPartitions = 3
+        let handled = Box<[String]>([])
+        let processor = EventProcessor<QuerySubmitted>(
+            bus: bus, topic: topic, group: uniqueName("group"), configuration: configuration, logger: testLogger("processor")
+        ) { events in
+            handled.withLock { $0 += events.map(\.envelope.payload.queryID) }
+        }
+        let running = Task { try await processor.run() }
+        let created = try await eventually(timeout: .seconds(20)) { try await bus.partitionCount(of: topic) == 3 }
+        #expect(created)
+        let event = makeQueryEvent(7)
+        try await bus.send([OutgoingMessage(topic: topic, key: "q-7", value: try EventCodec().encode(event))])
+        let done = await eventually(timeout: .seconds(40)) { handled.current == ["q-7"] }
+        running.cancel()
+        try await running.value
+        #expect(done)
+    }
 }
