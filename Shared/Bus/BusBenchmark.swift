@@ -1,4 +1,6 @@
+import Events
 import Foundation
+import Logging
 
 /// Raw bus throughput, for `make bench`-style commands (not a test: it asserts nothing about speed).
 public enum BusBenchmark {
@@ -66,5 +68,47 @@ public enum BusBenchmark {
                       sendPerSecond: Double(count) / max(sendSeconds, 1e-9),
                       consumePerSecond: Double(count) / max((consumeEnd - first).seconds, 1e-9),
                       firstMessageSeconds: (first - joinStart).seconds)
+    }
+
+    /// Sends `count` `QuerySubmitted` events, then runs an ``EventProcessor`` with a handler that
+    /// only counts, and returns events per second through decode, handler and commit (from the first
+    /// event handled to the last, so the group join is excluded).
+    public static func eventProcessorThroughput(bus: any MessageBus, count: Int = 50_000, partitions: Int = 4,
+                                                logger: Logger = Logger(label: "bus-benchmark")) async throws -> Double {
+        precondition(count > 0, "count must be positive")
+        let topic = "bus-bench.events.\(UUID().uuidString.prefix(8).lowercased())"
+        try await bus.createTopic(topic, partitions: partitions)
+        let codec = EventCodec()
+        let profile = UserProfile(profileID: "bench", statedPreference: "I prefer short answers", riskTolerance: "low")
+        for start in stride(from: 0, to: count, by: 10_000) {
+            let messages = try (start..<min(start + 10_000, count)).map { i in
+                let event = EventEnvelope(payload: QuerySubmitted(queryID: "q-\(i)", profile: profile,
+                                                                  question: "How should I plan item \(i) without constant check-ins?"),
+                                          producer: "bus-benchmark")
+                return OutgoingMessage(topic: topic, key: "q-\(i)", value: try codec.encode(event))
+            }
+            try await bus.send(messages)
+        }
+        let progress = Locked<(handled: Int, first: ContinuousClock.Instant?, last: ContinuousClock.Instant?)>((0, nil, nil))
+        let processor = EventProcessor<QuerySubmitted>(bus: bus, topic: topic, group: topic + ".reader", logger: logger) { events in
+            progress.withLock { state in
+                if state.first == nil { state.first = .now }
+                state.handled += events.count
+                state.last = .now
+            }
+        }
+        let running = Task { try await processor.run() }
+        let deadline = ContinuousClock.now + .seconds(120)
+        while progress.current.handled < count && ContinuousClock.now < deadline {
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        running.cancel()
+        try await running.value
+        let state = progress.current
+        guard state.handled >= count, let first = state.first, let last = state.last else {
+            throw BusError(.consumeFailed, "benchmark handled \(state.handled) of \(count) events in 120 s", isRetriable: false)
+        }
+        // The first batch's own events are not timed (the clock starts when it arrives).
+        return Double(count) / max((last - first).seconds, 1e-9)
     }
 }

@@ -14,4 +14,12 @@ struct BusBenchmarkRun {
         print("bus benchmark [\(kind)]: \(result)")
         #expect(result.messages == Self.count)
     }
+
+    @Test("event processor throughput", .enabled(if: count != nil), arguments: BusKind.allCases)
+    func eventProcessor(kind: BusKind) async throws {
+        let perSecond = try await BusBenchmark.eventProcessorThroughput(bus: try kind.makeBus(), count: Self.count ?? 0,
+                                                                        logger: testLogger("bench"))
+        print(String(format: "bus benchmark [\(kind)]: event processor %.0f events/s (decode + handler + commit)", perSecond))
+        #expect(perSecond > 0)
+    }
 }
