@@ -220,4 +220,51 @@ struct EventProcessorTests {
         try await running.value
         #expect(done)
     }
+
+    @Test("cancelling run finishes the batch in hand and commits it; cancelling during retries commits nothing",
+          arguments: BusKind.allCases)
+    func cancellationFinishesOrAbandonsTheBatch(kind: BusKind) async throws {
+        let bus = try kind.makeBus()
+        let topic = uniqueName("shutdown"), group = uniqueName("group")
+        try await bus.createTopic(topic, partitions: 1)
+        let events = (0..<5).map { makeQueryEvent($0) }
+        try await bus.send(try events.map { OutgoingMessage(topic: topic, key: $0.payload.queryID, value: try EventCodec().encode($0)) })
+
+        let started = Box(false), handled = Box<[UUID]>([])
+        let processor = EventProcessor<QuerySubmitted>(
+            bus: bus, topic: topic, group: group, logger: testLogger("processor")
+        ) { batch in
+            started.withLock { $0 = true }
+            // A slow database write: it must not be cut short by the shutdown.
+            try await Task.sleep(for: .milliseconds(500))
+            handled.withLock { $0 += batch.map(\.envelope.eventID) }
+        }
+        let running = Task { try await processor.run() }
+        _ = await eventually(timeout: .seconds(40)) { started.current }
+        running.cancel()
+        try await running.value
+        #expect(Set(handled.current) == Set(events.map(\.eventID)))
+        let lag = try await bus.consumerLag(group: group, topic: topic)
+        #expect(lag.first?.committed == 5, "the finished batch was committed: \(lag)")
+
+        // Now a handler stuck in retries: shutdown leaves its batch uncommitted.
+        let more = makeQueryEvent(5)
+        try await bus.send([OutgoingMessage(topic: topic, key: "q-5", value: try EventCodec().encode(more))])
+        let attempts = Box(0)
+        let stuck = EventProcessor<QuerySubmitted>(
+            bus: bus, topic: topic, group: group,
+            configuration: EventProcessorConfiguration(initialBackoff: .seconds(1), maxBackoff: .seconds(1)),
+            logger: testLogger("stuck")
+        ) { _ in
+            attempts.withLock { $0 += 1 }
+            throw TestHandlerError(isRetriable: true, detail: "database down")
+        }
+        let runningStuck = Task { try await stuck.run() }
+        _ = await eventually(timeout: .seconds(40)) { attempts.current >= 1 }
+        let cancelledAt = ContinuousClock.now
+        runningStuck.cancel()
+        try await runningStuck.value
+        #expect(ContinuousClock.now - cancelledAt < .seconds(2), "shutdown does not wait out the backoff")
+        #expect(try await bus.consumerLag(group: group, topic: topic).first?.committed == 5)
+    }
 }
