@@ -99,13 +99,12 @@ public final class EventProcessor<P: EventPayload>: @unchecked Sendable {
         var events: [DecodedEvent<P>] = []
         var deadLetters: [DeadLetter] = []
         events.reserveCapacity(batch.count)
-        for message in batch {
-            do {
-                events.append(DecodedEvent(envelope: try configuration.codec.decode(message.value, as: P.self), message: message))
-            } catch let error as EventDecodingError {
+        for (message, decoded) in zip(batch, await decodeAll(batch)) {
+            switch decoded {
+            case .success(let envelope):
+                events.append(DecodedEvent(envelope: envelope, message: message))
+            case .failure(let error):
                 deadLetters.append(deadLetter(message, reason: error.reason, code: error.code.rawValue))
-            } catch {
-                deadLetters.append(deadLetter(message, reason: "\(error)", code: EventDecodingError.Code.invalidPayload.rawValue))
             }
         }
 
@@ -152,6 +151,35 @@ public final class EventProcessor<P: EventPayload>: @unchecked Sendable {
             logger.warning("offsets not committed; the batch will be delivered again", metadata: ["error": "\(error)"])
         }
         return true
+    }
+
+    /// Decodes every message, in order. JSON decoding is the processor's main cost, so a large batch
+    /// is split over the cores.
+    private func decodeAll(_ batch: [BusMessage]) async -> [Result<EventEnvelope<P>, EventDecodingError>] {
+        let codec = configuration.codec
+        @Sendable func decode(_ slice: ArraySlice<BusMessage>) -> [Result<EventEnvelope<P>, EventDecodingError>] {
+            slice.map { message in
+                do {
+                    return .success(try codec.decode(message.value, as: P.self))
+                } catch let error as EventDecodingError {
+                    return .failure(error)
+                } catch {
+                    return .failure(EventDecodingError(.invalidPayload, "\(error)"))
+                }
+            }
+        }
+        let workers = min(ProcessInfo.processInfo.activeProcessorCount, batch.count / 64)
+        guard workers > 1 else { return decode(batch[...]) }
+        let chunk = (batch.count + workers - 1) / workers
+        return await withTaskGroup(of: (Int, [Result<EventEnvelope<P>, EventDecodingError>]).self) { group in
+            for start in stride(from: 0, to: batch.count, by: chunk) {
+                let slice = batch[start..<min(start + chunk, batch.count)]
+                group.addTask { (start, decode(slice)) }
+            }
+            var parts: [(Int, [Result<EventEnvelope<P>, EventDecodingError>])] = []
+            for await part in group { parts.append(part) }
+            return parts.sorted { $0.0 < $1.0 }.flatMap(\.1)
+        }
     }
 
     private func deadLetter(_ message: BusMessage, reason: String, code: String) -> DeadLetter {

@@ -16,6 +16,7 @@ struct ExactlyOnceEffectTests {
         let log = DeliveryLog()
         let handled = Box<[UUID: Int]>([:])   // event id -> times handled (the idempotent store counts 1)
         let handledByA = Box(0)
+        let outOfOrder = Box(0)
         var configuration = EventProcessorConfiguration()
         configuration.maxBatch = 200
 
@@ -24,6 +25,11 @@ struct ExactlyOnceEffectTests {
             let processor = EventProcessor<QuerySubmitted>(
                 bus: recording, topic: topic, group: group, configuration: configuration, logger: testLogger(member)
             ) { events in
+                // Within a batch, each partition's events come in offset order (decoding is parallel).
+                let byPartition = Dictionary(grouping: events, by: \.message.partition)
+                if byPartition.values.contains(where: { list in zip(list, list.dropFirst()).contains { $0.message.offset >= $1.message.offset } }) {
+                    outOfOrder.withLock { $0 += 1 }
+                }
                 handled.withLock { counts in
                     for event in events { counts[event.envelope.eventID, default: 0] += 1 }
                 }
@@ -90,6 +96,7 @@ struct ExactlyOnceEffectTests {
         let uncommittedMessages = record.pollSizes.filter { !record.committed.contains($0.key) }.values.reduce(0, +)
         print("[\(kind)] handled \(counts.values.reduce(0, +)) deliveries of \(total) events: \(duplicates) duplicates; " +
               "uncommitted batches held \(uncommittedMessages) messages; A crashed after \(handledByA.current)")
+        #expect(outOfOrder.current == 0, "a handler received a partition's events out of order")
         #expect(redeliveredFromCommitted == 0, "a message from a committed batch was delivered again")
         #expect(duplicates == duplicateDeliveries)
         #expect(duplicates <= uncommittedMessages)
