@@ -89,7 +89,10 @@ let package = Package(
                     swiftSettings: swiftSettings),
         .testTarget(name: "EventsTests", dependencies: ["Events"], swiftSettings: swiftSettings),
         .testTarget(name: "DeepPrefTests", dependencies: ["DeepPref", "Events"], swiftSettings: swiftSettings),
-        .testTarget(name: "BusTests", dependencies: ["Bus", "Events"], swiftSettings: swiftSettings),
+        .testTarget(name: "BusTests", dependencies: [
+                        "Bus", "Events", .product(name: "Logging", package: "swift-log"),
+                    ], swiftSettings: swiftSettings),
+        .testTarget(name: "StoreTests", dependencies: ["Store"], swiftSettings: swiftSettings),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Events"], swiftSettings: swiftSettings),
         .testTarget(name: "ServiceRuntimeTests", dependencies: [
                         "ServiceRuntime",
