@@ -92,7 +92,6 @@ let package = Package(
         .testTarget(name: "BusTests", dependencies: [
                         "Bus", "Events", .product(name: "Logging", package: "swift-log"),
                     ], swiftSettings: swiftSettings),
-        .testTarget(name: "StoreTests", dependencies: ["Store"], swiftSettings: swiftSettings),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Events"], swiftSettings: swiftSettings),
         .testTarget(name: "ServiceRuntimeTests", dependencies: [
                         "ServiceRuntime",
