@@ -52,6 +52,7 @@ public struct ServiceOptions: ParsableArguments, Sendable {
         public static let kafkaHeartbeatIntervalMs = "CDRA_KAFKA_HEARTBEAT_INTERVAL_MS"
         public static let databaseURL = "CDRA_DATABASE_URL"
         public static let databaseSSLMode = "CDRA_DATABASE_SSLMODE"
+        public static let databaseSchema = "CDRA_DATABASE_SCHEMA"
         public static let databasePassword = "CDRA_DATABASE_PASSWORD"
         public static let pgPassword = "PGPASSWORD"
         public static let httpHost = "CDRA_HTTP_HOST"
@@ -71,6 +72,7 @@ public struct ServiceOptions: ParsableArguments, Sendable {
         public static let kafkaSessionTimeoutMs = 6000
         public static let kafkaHeartbeatIntervalMs = 1000
         public static let databaseURL = "postgresql://cdra@127.0.0.1:55432/cdra"
+        public static let databaseSchema = "public"
         public static let httpHost = "127.0.0.1"
         public static let httpPort = 0
         public static let logLevel = Logger.Level.info
@@ -138,6 +140,10 @@ public struct ServiceOptions: ParsableArguments, Sendable {
     @Option(name: .customLong("database-sslmode"),
             help: "disable | allow | prefer | require | verify-ca | verify-full. Env CDRA_DATABASE_SSLMODE. Default: the URL's own, else libpq's (prefer).")
     var databaseSSLModeFlag: String?
+
+    @Option(name: .customLong("database-schema"),
+            help: "Schema that holds CDRA's tables (created if missing). Env CDRA_DATABASE_SCHEMA. Default public.")
+    var databaseSchemaFlag: String?
 
     @Option(name: .customLong("http-host"),
             help: "IPv4 address the /metrics and /health server binds. Env CDRA_HTTP_HOST. Default 127.0.0.1.")
@@ -231,6 +237,9 @@ public struct ServiceOptions: ParsableArguments, Sendable {
 
     /// Address of the operations HTTP server.
     /// Default: "127.0.0.1"
+    /// Where the tables live; tests and benchmarks use a private schema each.
+    public var databaseSchema: String { value(databaseSchemaFlag, Variable.databaseSchema) ?? Defaults.databaseSchema }
+
     public var httpHost: String { value(httpHostFlag, Variable.httpHost) ?? Defaults.httpHost }
 
     /// Port of the operations HTTP server; 0 picks a free port, -1 disables the server.
@@ -362,6 +371,12 @@ public struct ServiceOptions: ParsableArguments, Sendable {
         }
         if let mode = databaseSSLMode, !Self.databaseSSLModes.contains(mode) {
             problems.append("Unknown database sslmode '\(mode)' (from \(origin(databaseSSLModeFlag, Variable.databaseSSLMode))); expected one of \(Self.databaseSSLModes.joined(separator: ", ")).")
+        }
+
+        let schema = databaseSchema
+        if schema.isEmpty || schema.count > 63 || schema.first!.isNumber
+            || !schema.allSatisfy({ ($0.isASCII && ($0.isLowercase || $0.isNumber)) || $0 == "_" }) {
+            problems.append("Database schema '\(schema.prefix(80))' (from \(origin(databaseSchemaFlag, Variable.databaseSchema))) must be 1-63 lower-case letters, digits or underscores, not starting with a digit.")
         }
 
         // HTTP

@@ -1,0 +1,158 @@
+import ArgumentParser
+import Bus
+import Events
+import Foundation
+import Logging
+import ServiceRuntime
+import Store
+
+/// Benchmarks that print numbers (never timed tests).
+struct BenchCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench", abstract: "Run a benchmark and print its figures.",
+        subcommands: [BusBench.self])
+}
+
+/// produce → consume → store through the broker into PostgreSQL with idempotent writes.
+struct BusBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bus",
+        abstract: "Events/s and produce-to-stored latency through Kafka into PostgreSQL.")
+
+    @OptionGroup var options: ServiceOptions
+
+    @Option(help: "Events to send.")
+    var events = 50_000
+
+    @Option(help: "Partitions of the benchmark topic.")
+    var partitions = 4
+
+    @Option(help: "Largest batch a consumer handles (one transaction each).")
+    var maxBatch = 500
+
+    @Option(help: "Where to write the JSON results.")
+    var out = "bench-results/bus.json"
+
+    func run() async throws {
+        ServiceLogging.bootstrap(service: "cdra-bench", level: .warning, format: options.logFormat)
+        let logger = Logger(label: "bench")
+        let suffix = UUID().uuidString.prefix(8).lowercased()
+        let topic = "bench.queries.\(suffix)"
+        let schema = "bench_\(suffix)"
+
+        var dbConfig = options.databaseConfiguration(applicationName: "cdra-bench")
+        dbConfig.schema = schema
+        let database = Database(configuration: dbConfig)
+        try await Migrator.migrate(database)
+        let bus = try KafkaBus(configuration: options.kafkaConfiguration(), logger: logger)
+        try await bus.createTopic(topic, partitions: partitions)
+
+        let codec = EventCodec()
+        let latencies = LatencyRecorder(capacity: events)
+        let stored = StoredCounter()
+        let processor = EventProcessor<QuerySubmitted>(
+            bus: bus, topic: topic, group: "bench-\(suffix)",
+            configuration: EventProcessorConfiguration(maxBatch: maxBatch), logger: logger
+        ) { batch in
+            let rows = batch.map { ($0.envelope.eventID, $0.message.topic, $0.message.partition, $0.message.offset, $0.envelope.payload) }
+            let fresh = try await database.transaction { connection in
+                try QueryRepository(connection).storeSubmittedQueries(
+                    rows.map { (eventID: $0.0, topic: $0.1, partition: $0.2, offset: $0.3, payload: $0.4) },
+                    consumer: "bench")
+            }
+            let now = Date()
+            latencies.record(batch.map { now.timeIntervalSince($0.envelope.producedAt) })
+            stored.add(fresh)
+        }
+        let consumerTask = Task { try await processor.run() }
+
+        // Let the consumer join its group before the clock starts.
+        try await Task.sleep(for: .seconds(1))
+        FileHandle.standardError.write(Data("bench: producing \(events) events to \(topic)\n".utf8))
+        let start = Date()
+        var sent = 0
+        while sent < events {
+            let n = min(5_000, events - sent)
+            let messages = try (0..<n).map { i -> OutgoingMessage in
+                let id = "bench-\(sent + i)"
+                let payload = QuerySubmitted(
+                    queryID: id, profile: UserProfile(profileID: "p-\((sent + i) % 997)", statedPreference: "I prefer short answers."),
+                    question: "How should I plan question \(sent + i)?", topic: "Time Management")
+                return OutgoingMessage(topic: topic, key: Array(id.utf8),
+                                       value: try codec.encode(EventEnvelope(payload: payload, producer: "cdra-bench")))
+            }
+            try await bus.send(messages)
+            sent += n
+        }
+        let produced = Date().timeIntervalSince(start)
+        while stored.value < events {
+            try await Task.sleep(for: .milliseconds(20))
+            if Date().timeIntervalSince(start) > 600 { throw ValidationError("timed out: stored \(stored.value) of \(events)") }
+        }
+        let elapsed = Date().timeIntervalSince(start)
+        consumerTask.cancel()
+        _ = try? await consumerTask.value
+        try? await database.withConnection { try $0.execute("DROP SCHEMA \(PostgresConnection.quoteIdentifier(schema)) CASCADE") }
+        database.shutdown()
+
+        let sorted = latencies.sorted()
+        let result = BusBenchResult(
+            events: events, partitions: partitions, maxBatch: maxBatch,
+            eventsPerSecond: Double(events) / elapsed, produceEventsPerSecond: Double(events) / produced,
+            p50Milliseconds: percentile(sorted, 0.50) * 1000, p99Milliseconds: percentile(sorted, 0.99) * 1000,
+            elapsedSeconds: elapsed)
+        print(String(format: "events            %d (partitions %d, batch ≤ %d)", events, partitions, maxBatch))
+        print(String(format: "produced          %.0f events/s", result.produceEventsPerSecond))
+        print(String(format: "stored end to end %.0f events/s", result.eventsPerSecond))
+        print(String(format: "latency p50       %.1f ms", result.p50Milliseconds))
+        print(String(format: "latency p99       %.1f ms", result.p99Milliseconds))
+        try result.write(to: out)
+        print("wrote \(out)")
+    }
+
+    private func percentile(_ sorted: [Double], _ q: Double) -> Double {
+        guard !sorted.isEmpty else { return 0 }
+        return sorted[min(sorted.count - 1, Int((Double(sorted.count - 1) * q).rounded()))]
+    }
+}
+
+struct BusBenchResult: Codable {
+    var events: Int
+    var partitions: Int
+    var maxBatch: Int
+    var eventsPerSecond: Double
+    var produceEventsPerSecond: Double
+    var p50Milliseconds: Double
+    var p99Milliseconds: Double
+    var elapsedSeconds: Double
+
+    enum CodingKeys: String, CodingKey {
+        case events, partitions, maxBatch = "max_batch", eventsPerSecond = "events_per_s"
+        case produceEventsPerSecond = "produce_events_per_s", p50Milliseconds = "p50_ms"
+        case p99Milliseconds = "p99_ms", elapsedSeconds = "elapsed_s"
+    }
+
+    func write(to path: String) throws {
+        let url = URL(fileURLWithPath: path)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try encoder.encode(self).write(to: url)
+    }
+}
+
+/// Thread-safe collection of latencies, in seconds.
+final class LatencyRecorder: @unchecked Sendable {
+    private let lock = NSLock()
+    private var values: [Double]
+    init(capacity: Int) { values = []; values.reserveCapacity(capacity) }
+    func record(_ batch: [Double]) { lock.lock(); values.append(contentsOf: batch); lock.unlock() }
+    func sorted() -> [Double] { lock.lock(); defer { lock.unlock() }; return values.sorted() }
+}
+
+final class StoredCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var count = 0
+    func add(_ n: Int) { lock.lock(); count += n; lock.unlock() }
+    var value: Int { lock.lock(); defer { lock.unlock() }; return count }
+}
