@@ -82,15 +82,15 @@ import Store
             try QueryRepository(c).storeSubmittedQueries([event], consumer: "cg")
             try c.execute("""
                 INSERT INTO annotations (query_id, backend, inferred_preferences, reasoning_chain, aligned_response,
-                                         superficial_response, rubric, source_event_id)
-                VALUES ('q1', 'builtin', $1, $2, 'aligned', 'superficial', '{}', $3)
+                                         superficial_response, rubric, document, source_event_id)
+                VALUES ('q1', 'builtin', $1, $2, 'aligned', 'superficial', '{}', '{}', $3)
                 """, [.textArray(["autonomy", "privacy", "cost"]),
                       .jsonb(#"[{"stage": "surface_request", "text": "x"}, {"stage": "implicit_preferences", "text": "y"}]"#),
                       .uuid(UUID())])
             try c.copyRows(into: "persona_critiques",
                            columns: ["query_id", "backend", "persona", "ordinal", "quoted_cue", "inferred_preference", "severity"],
-                           rows: [[.text("q1"), .text("builtin"), .text("Psychologist"), .int(0), .text("without constantly calling"), .text("autonomy"), .text("medium")],
-                                  [.text("q1"), .text("builtin"), .text("Security Expert"), .int(1), nil, .text("privacy"), .text("high")]])
+                           rows: [[.text("q1"), .text("builtin"), .text("Psychologist"), .int(0), .text("without constantly calling"), .text("autonomy"), .double(0.5)],
+                                  [.text("q1"), .text("builtin"), .text("Security Expert"), .int(1), nil, .text("privacy"), .double(0.8)]])
             let overview = try c.execute("SELECT * FROM v_annotation_overview")
             #expect(overview.count == 1)
             let recall = try #require(try overview[0].double("hidden_preference_recall"))
