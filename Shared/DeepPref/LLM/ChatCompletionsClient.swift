@@ -286,8 +286,8 @@ public final class ChatCompletionsClient: Sendable {
         return content
     }
 
-    /// Seconds from a `Retry-After` header: delta-seconds or an HTTP date.
-    static func retryAfter(_ headers: [String: String]) -> TimeInterval? {
+    /// Seconds from a `Retry-After` header (names lowercased): delta-seconds or an HTTP date.
+    public static func retryAfter(_ headers: [String: String]) -> TimeInterval? {
         guard let text = headers["retry-after"]?.trimmingCharacters(in: .whitespaces), !text.isEmpty else { return nil }
         if let seconds = Double(text), seconds >= 0 { return seconds }
         let formatter = DateFormatter()
