@@ -144,7 +144,7 @@ public enum LLMCouncilSchema {
     }
 
     /// Nodes with unique ids, root "0", every node reachable from the root exactly once.
-    static func validateTree(_ object: [String: Any], _ check: JSONFieldCheck) -> [ThoughtNode]? {
+    static func validateTree(_ object: [String: Any], _ check: JSONFieldCheck, allowEmptyReasoning: Bool = false) -> [ThoughtNode]? {
         guard let items = check.array(object, "thought_tree", at: "$", count: 1...64) else { return nil }
         let before = check.problems.count
         var nodes: [ThoughtNode] = []
@@ -158,7 +158,7 @@ public enum LLMCouncilSchema {
                 continue
             }
             let thought = check.string(fields, "thought", at: path)
-            let reasoning = check.string(fields, "reasoning", at: path)
+            let reasoning = check.string(fields, "reasoning", at: path, allowEmpty: allowEmptyReasoning)
             let score = check.number(fields, "score", at: path, in: -1...1)
             var children: [String] = []
             if let raw = fields["children"], !(raw is NSNull) {
