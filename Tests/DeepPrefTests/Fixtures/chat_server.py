@@ -7,7 +7,7 @@ Listens on 127.0.0.1 on a free port and prints "PORT <n>" on stdout once ready.
 SCRIPT.json:
   {"require_key": "secret" | null,
    "routes": [{"match": "substring of the system message", "replies": [REPLY, ...]}, ...]}
-A request goes to the first route whose "match" occurs in its first message ("" matches all).
+A request goes to the first route whose "match" occurs in its messages ("" matches all).
 Each route hands out its replies in order; the last one repeats once the list is used up.
 REPLY fields (all optional):
   "delay": seconds to sleep before answering (a hang, when longer than the client's timeout)
@@ -72,10 +72,10 @@ class Handler(BaseHTTPRequestHandler):
             body = json.loads(raw)
         except ValueError:
             body = None
-        first = ""
+        text = ""
         if isinstance(body, dict) and body.get("messages"):
-            first = body["messages"][0].get("content", "")
-        route = next((i for i, r in enumerate(script["routes"]) if r.get("match", "") in first), None)
+            text = "\n".join(str(m.get("content", "")) for m in body["messages"])
+        route = next((i for i, r in enumerate(script["routes"]) if r.get("match", "") in text), None)
         with lock:
             with open(log_path, "a") as log:
                 log.write(json.dumps({"time": time.time(), "route": route, "path": self.path,
