@@ -61,21 +61,47 @@ public struct CouncilBatchAnnotator: Sendable {
             }
         }
 
-        var results = [Result<CouncilAnnotation, CouncilFailure>?](repeating: nil, count: queries.count)
+        // Lines are written as soon as every earlier line is done, so a long run that is
+        // interrupted keeps what it finished, and the output stays in input order.
+        let outputFile = try OrderedLineWriter(url: output)
+        let errorFile = try OrderedLineWriter(url: errors)
+        defer { outputFile.close(); errorFile.close() }
+        for problem in problems {
+            errorFile.write(jsonLine(["kind": "bad_input", "file": problem.file, "line": problem.line, "reason": problem.reason]))
+        }
+        var finished = [Result<CouncilAnnotation, CouncilFailure>?](repeating: nil, count: queries.count)
+        var nextToWrite = 0
         var done = 0
         var failed = 0
         let backend = self.backend
-        await withTaskGroup(of: (Int, Result<CouncilAnnotation, CouncilFailure>).self) { group in
+        func flush() throws {
+            while nextToWrite < queries.count, let result = finished[nextToWrite] {
+                let entry = queries[nextToWrite]
+                switch result {
+                case .success(let annotation):
+                    outputFile.write(jsonLine(try Self.outputObject(query: entry.query, annotation: annotation)))
+                case .failure(let failure):
+                    var object = try jsonObject(failure)
+                    object["kind"] = "council_failure"
+                    object["line"] = entry.line
+                    errorFile.write(jsonLine(object))
+                }
+                finished[nextToWrite] = nil
+                nextToWrite += 1
+            }
+        }
+        try await withThrowingTaskGroup(of: (Int, Result<CouncilAnnotation, CouncilFailure>).self) { group in
             var next = 0
             while next < min(concurrency, queries.count) {
                 let (i, query) = (next, queries[next].query)
                 group.addTask { (i, await backend.annotateWithFailureRecord(query)) }
                 next += 1
             }
-            for await (i, result) in group {
-                results[i] = result
+            for try await (i, result) in group {
+                finished[i] = result
                 done += 1
                 if case .failure = result { failed += 1 }
+                try flush()
                 progress?(Progress(done: done, total: queries.count, failed: failed))
                 if next < queries.count {
                     let (j, query) = (next, queries[next].query)
@@ -84,28 +110,8 @@ public struct CouncilBatchAnnotator: Sendable {
                 }
             }
         }
-
-        var outputText = ""
-        var errorText = ""
-        for problem in problems {
-            errorText += jsonLine(["kind": "bad_input", "file": problem.file, "line": problem.line, "reason": problem.reason]) + "\n"
-        }
-        for (i, entry) in queries.enumerated() {
-            switch results[i] {
-            case .success(let annotation)?:
-                outputText += try outputLine(query: entry.query, annotation: annotation) + "\n"
-            case .failure(let failure)?:
-                var object = try jsonObject(failure)
-                object["kind"] = "council_failure"
-                object["line"] = entry.line
-                errorText += jsonLine(object) + "\n"
-            case nil:
-                errorText += jsonLine(["kind": "council_failure", "line": entry.line, "query_id": entry.query.queryID,
-                                       "reason": "not annotated (cancelled)"]) + "\n"
-            }
-        }
-        try Data(outputText.utf8).write(to: output, options: .atomic)
-        try Data(errorText.utf8).write(to: errors, options: .atomic)
+        try outputFile.finish()
+        try errorFile.finish()
         return Summary(queries: queries.count, annotated: queries.count - failed, failedQueries: failed,
                        badLines: problems.count, seconds: Date().timeIntervalSince(started))
     }
@@ -121,9 +127,6 @@ public struct CouncilBatchAnnotator: Sendable {
         return object
     }
 
-    private func outputLine(query: QuerySubmitted, annotation: CouncilAnnotation) throws -> String {
-        jsonLine(try Self.outputObject(query: query, annotation: annotation))
-    }
 }
 
 private func jsonObject<Value: Encodable>(_ value: Value) throws -> [String: Any] {
@@ -137,4 +140,31 @@ private func jsonLine(_ object: [String: Any]) -> String {
         return "{\"kind\":\"unencodable\"}"
     }
     return String(decoding: data, as: UTF8.self)
+}
+
+/// Appends lines to a file it truncates on open; remembers the first write error.
+private final class OrderedLineWriter {
+    private let handle: FileHandle
+    private let url: URL
+    private var failure: (any Error)?
+
+    init(url: URL) throws {
+        guard FileManager.default.createFile(atPath: url.path, contents: nil) else {
+            throw CocoaError(.fileWriteNoPermission, userInfo: [NSFilePathErrorKey: url.path])
+        }
+        self.url = url
+        self.handle = try FileHandle(forWritingTo: url)
+    }
+
+    func write(_ line: String) {
+        guard failure == nil else { return }
+        do { try handle.write(contentsOf: Data((line + "\n").utf8)) } catch { failure = error }
+    }
+
+    func finish() throws {
+        if let failure { throw failure }
+        try handle.synchronize()
+    }
+
+    func close() { try? handle.close() }
 }

@@ -68,6 +68,8 @@ public final class ChatCompletionsClient: Sendable {
         var lastError = CouncilError(.unreachable, "no attempt was made")
         let firstAttempt = attempts
         for attempt in 1...configuration.maxAttempts {
+            // A cancelled query (another persona already failed, or shutdown) sends nothing more.
+            try Task.checkCancellation()
             attempts += 1
             let outcome = await send(request)
             var retryAfter: TimeInterval? = nil
