@@ -67,4 +67,14 @@ import DeepPref
         #expect(verdict.violatesPreference)
         #expect(!verdict.followsPreference)
     }
+
+    @Test func anEndpointWithoutAuthGetsNoAuthorizationHeader() async throws {
+        let server = try await ChatServerFixture.start(routes: [("strict evaluator", [["content": CouncilFixtures.judgeReply()]])])
+        defer { server.stop() }
+        let judge = LLMJudge(client: CouncilFixtures.client(CouncilFixtures.configuration(server, requiresKey: false), key: nil))
+        let verdict = try await judge.judge(query: CouncilFixtures.query(), annotation: Self.annotation(), response: "x")
+        #expect(verdict.helpful)
+        let request = try #require(server.requests().first)
+        #expect(request.authorization == nil)
+    }
 }
