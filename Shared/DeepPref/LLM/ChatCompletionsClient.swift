@@ -88,7 +88,7 @@ public final class ChatCompletionsClient: Sendable {
                         // it will not get better by asking again.
                         throw StructuredOutputFailure(error: CouncilError(error.code, scrub(error.message, key)),
                                                       httpAttempts: attempts - firstAttempt, asks: 1,
-                                                      lastRawOutput: scrub(Self.truncate(String(decoding: body, as: UTF8.self)), key))
+                                                      lastRawOutput: Self.truncate(scrub(String(decoding: body, as: UTF8.self), key)))
                     }
                 case 429:
                     retryAfter = Self.retryAfter(headers)
@@ -97,11 +97,11 @@ public final class ChatCompletionsClient: Sendable {
                     lastError = CouncilError(.timeout, "HTTP 408 (attempt \(attempt) of \(configuration.maxAttempts))")
                 case 500..<600:
                     retryAfter = Self.retryAfter(headers)
-                    lastError = CouncilError(.unreachable, "HTTP \(status) (attempt \(attempt) of \(configuration.maxAttempts)): \(scrub(Self.truncate(String(decoding: body, as: UTF8.self), 200), key))")
+                    lastError = CouncilError(.unreachable, "HTTP \(status) (attempt \(attempt) of \(configuration.maxAttempts)): \(Self.truncate(scrub(String(decoding: body, as: UTF8.self), key), 200))")
                 case 401, 403:
                     throw CouncilError(.httpError, "HTTP \(status): the endpoint rejected the credentials in \(configuration.apiKeyEnvironmentVariable)")
                 default:
-                    throw CouncilError(.httpError, "HTTP \(status): \(scrub(Self.truncate(String(decoding: body, as: UTF8.self), 300), key))")
+                    throw CouncilError(.httpError, "HTTP \(status): \(Self.truncate(scrub(String(decoding: body, as: UTF8.self), key), 300))")
                 }
             }
             if attempt < configuration.maxAttempts {
@@ -138,7 +138,8 @@ public final class ChatCompletionsClient: Sendable {
                 failure.asks = ask
                 throw failure
             }
-            lastRaw = scrub(Self.truncate(reply.content), key)
+            // Scrub before truncating: a cut through the key would leave part of it behind.
+            lastRaw = Self.truncate(scrub(reply.content, key))
             let problems: [String]
             do {
                 let object = try ModelReplyJSON.extractObject(from: reply.content)
