@@ -148,6 +148,28 @@ import DeepPref
         #expect(server.requests().filter { $0.route == 0 }.count == 2)
     }
 
+    @Test func requestsQueuedBehindTheConcurrencyLimitDoNotTimeOutWhileWaiting() async throws {
+        // Six personas, two slots, each reply takes 0.4 s: the last pair waits 0.8 s for a slot,
+        // longer than the 0.6 s timeout, and must still succeed because waiting is not sending.
+        let server = try await ChatServerFixture.start(routes: [
+            ("You are the moderator", [["content": CouncilFixtures.moderatorReply]]),
+            ("You are the", [["delay": 0.4, "content": CouncilFixtures.emptyPersonaReply]]),
+        ])
+        defer { server.stop() }
+        var configuration = CouncilFixtures.configuration(server, timeout: 0.6, maxAttempts: 1)
+        configuration.maxConcurrentRequests = 2
+        let council = LLMCouncil(client: CouncilFixtures.client(configuration))
+        let started = Date()
+
+        let annotation = try await council.annotate(CouncilFixtures.query())
+
+        #expect(annotation.reasoningChain.count == 5)
+        #expect(Date().timeIntervalSince(started) >= 1.2)   // three rounds of two
+        let personaTimes = server.requests().filter { $0.route == 1 }.map(\.time).sorted()
+        #expect(personaTimes.count == 6)
+        #expect(personaTimes[5] - personaTimes[0] >= 0.75)  // the last pair was sent two rounds later
+    }
+
     @Test func http429HonoursRetryAfterThenSucceeds() async throws {
         let server = try await ChatServerFixture.start(routes: [
             ("You are the moderator", [["status": 429, "headers": ["Retry-After": "1"]], ["content": CouncilFixtures.moderatorReply]]),

@@ -16,6 +16,7 @@ public final class ChatCompletionsClient: Sendable {
     public let configuration: LLMEndpointConfiguration
     private let environment: @Sendable () -> [String: String]
     private let session: URLSession
+    private let slots: RequestSlots
 
     /// `environment` is read on every request; tests pass their own.
     public init(configuration: LLMEndpointConfiguration,
@@ -23,11 +24,14 @@ public final class ChatCompletionsClient: Sendable {
         self.configuration = configuration
         self.environment = environment
         let sessionConfiguration = URLSessionConfiguration.ephemeral
-        sessionConfiguration.timeoutIntervalForRequest = configuration.timeout
-        sessionConfiguration.timeoutIntervalForResource = configuration.timeout
+        // The client enforces `timeout` itself (see send); URLSession's own timeouts only back it
+        // up, whole seconds and later, because Linux Foundation rounds sub-second values badly.
+        sessionConfiguration.timeoutIntervalForRequest = Self.backstopTimeout(configuration.timeout)
+        sessionConfiguration.timeoutIntervalForResource = Self.backstopTimeout(configuration.timeout)
         sessionConfiguration.requestCachePolicy = .reloadIgnoringLocalCacheData
-        sessionConfiguration.httpMaximumConnectionsPerHost = 16
+        sessionConfiguration.httpMaximumConnectionsPerHost = configuration.maxConcurrentRequests
         self.session = URLSession(configuration: sessionConfiguration)
+        self.slots = RequestSlots(configuration.maxConcurrentRequests)
     }
 
     deinit { session.finishTasksAndInvalidate() }
@@ -70,8 +74,14 @@ public final class ChatCompletionsClient: Sendable {
         for attempt in 1...configuration.maxAttempts {
             // A cancelled query (another persona already failed, or shutdown) sends nothing more.
             try Task.checkCancellation()
+            await slots.acquire()
+            if Task.isCancelled {
+                await slots.release()
+                throw CancellationError()
+            }
             attempts += 1
             let outcome = await send(request)
+            await slots.release()
             var retryAfter: TimeInterval? = nil
             switch outcome {
             case .timedOut:
@@ -182,7 +192,7 @@ public final class ChatCompletionsClient: Sendable {
     private func makeRequest(_ messages: [ChatMessage], key: String?, jsonObjectOutput: Bool) throws -> URLRequest {
         var request = URLRequest(url: configuration.chatCompletionsURL)
         request.httpMethod = "POST"
-        request.timeoutInterval = configuration.timeout
+        request.timeoutInterval = Self.backstopTimeout(configuration.timeout)
         request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         request.setValue("application/json", forHTTPHeaderField: "Accept")
         if let key { request.setValue("Bearer \(key)", forHTTPHeaderField: "Authorization") }
@@ -300,6 +310,8 @@ public final class ChatCompletionsClient: Sendable {
         if let date = formatter.date(from: text) { return max(0, date.timeIntervalSinceNow) }
         return nil
     }
+
+    static func backstopTimeout(_ timeout: TimeInterval) -> TimeInterval { (timeout + 5).rounded(.up) }
 
     static func truncate(_ text: String, _ limit: Int = 2000) -> String {
         text.count <= limit ? text : String(text.prefix(limit)) + "…[truncated \(text.count - limit) characters]"

@@ -47,15 +47,24 @@ public struct LLMEndpointConfiguration: Sendable, Equatable, CustomStringConvert
         didSet { precondition(personaConcurrency >= 1, "personaConcurrency must be at least 1") }
     }
 
+    /// Requests one client has in flight at most (all queries and personas together); the rest
+    /// wait, and their timeout starts only when they are sent. Default: 16.
+    public var maxConcurrentRequests: Int {
+        didSet { precondition(maxConcurrentRequests >= 1, "maxConcurrentRequests must be at least 1") }
+    }
+
     public init(baseURL: URL, model: String, apiKeyEnvironmentVariable: String = "CDRA_LLM_API_KEY",
                 requiresAPIKey: Bool = true, timeout: TimeInterval = 60, maxAttempts: Int = 4,
                 initialBackoff: TimeInterval = 0.5, maxBackoff: TimeInterval = 30,
-                maxRepairAttempts: Int = 2, temperature: Double = 0.2, personaConcurrency: Int = 6) {
+                maxRepairAttempts: Int = 2, temperature: Double = 0.2, personaConcurrency: Int = 6,
+                maxConcurrentRequests: Int = 16) {
         precondition(timeout > 0, "timeout must be positive")
         precondition(maxAttempts >= 1, "maxAttempts must be at least 1")
         precondition(initialBackoff >= 0 && maxBackoff >= 0, "backoff must not be negative")
         precondition(maxRepairAttempts >= 0, "maxRepairAttempts must not be negative")
         precondition(personaConcurrency >= 1, "personaConcurrency must be at least 1")
+        precondition(maxConcurrentRequests >= 1, "maxConcurrentRequests must be at least 1")
+        self.maxConcurrentRequests = maxConcurrentRequests
         self.baseURL = baseURL
         self.model = model
         self.apiKeyEnvironmentVariable = apiKeyEnvironmentVariable
@@ -80,7 +89,8 @@ public struct LLMEndpointConfiguration: Sendable, Equatable, CustomStringConvert
     /// `CDRA_LLM_BASE_URL` (required), `CDRA_LLM_MODEL` (required), `CDRA_LLM_API_KEY_ENV` (name of
     /// the key variable, default `CDRA_LLM_API_KEY`), `CDRA_LLM_REQUIRE_KEY` (`0`/`false` for servers
     /// without auth), `CDRA_LLM_TIMEOUT` (seconds), `CDRA_LLM_MAX_ATTEMPTS`,
-    /// `CDRA_LLM_INITIAL_BACKOFF` (seconds), `CDRA_LLM_MAX_REPAIRS`, `CDRA_LLM_TEMPERATURE`.
+    /// `CDRA_LLM_INITIAL_BACKOFF` (seconds), `CDRA_LLM_MAX_REPAIRS`, `CDRA_LLM_TEMPERATURE`,
+    /// `CDRA_LLM_MAX_CONCURRENT_REQUESTS`.
     /// Throws `.configuration` naming the variable that is missing or malformed.
     public static func fromEnvironment(
         _ environment: [String: String] = ProcessInfo.processInfo.environment
@@ -120,6 +130,7 @@ public struct LLMEndpointConfiguration: Sendable, Equatable, CustomStringConvert
         if let v = try number("CDRA_LLM_INITIAL_BACKOFF", 0...600) { configuration.initialBackoff = v }
         if let v = try number("CDRA_LLM_MAX_REPAIRS", 0...10) { configuration.maxRepairAttempts = Int(v) }
         if let v = try number("CDRA_LLM_TEMPERATURE", 0...2) { configuration.temperature = v }
+        if let v = try number("CDRA_LLM_MAX_CONCURRENT_REQUESTS", 1...1024) { configuration.maxConcurrentRequests = Int(v) }
         return configuration
     }
 
@@ -128,6 +139,6 @@ public struct LLMEndpointConfiguration: Sendable, Equatable, CustomStringConvert
         "endpoint=\(chatCompletionsURL.absoluteString) model=\(model) key_env=\(apiKeyEnvironmentVariable)"
             + " requires_key=\(requiresAPIKey) timeout=\(timeout)s max_attempts=\(maxAttempts)"
             + " initial_backoff=\(initialBackoff)s max_backoff=\(maxBackoff)s max_repairs=\(maxRepairAttempts)"
-            + " temperature=\(temperature)"
+            + " temperature=\(temperature) max_concurrent_requests=\(maxConcurrentRequests)"
     }
 }
