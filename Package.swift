@@ -88,7 +88,8 @@ let package = Package(
         .testTarget(name: "LanguageModelTests", dependencies: ["LanguageModel", "Tensor"],
                     swiftSettings: swiftSettings),
         .testTarget(name: "EventsTests", dependencies: ["Events"], swiftSettings: swiftSettings),
-        .testTarget(name: "DeepPrefTests", dependencies: ["DeepPref", "Events"], swiftSettings: swiftSettings),
+        .testTarget(name: "DeepPrefTests", dependencies: ["DeepPref", "Events"], exclude: ["Fixtures"],
+                    swiftSettings: swiftSettings),
         .testTarget(name: "BusTests", dependencies: [
                         "Bus", "Events", .product(name: "Logging", package: "swift-log"),
                     ], swiftSettings: swiftSettings),

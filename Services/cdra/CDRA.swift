@@ -7,6 +7,7 @@ struct CDRA: AsyncParsableCommand {
         commandName: "cdra",
         abstract: "Critique-Driven Reasoning Alignment: submit queries, build DeepPref, annotate, inspect results.",
         subcommands: [
-            StatusCommand.self, SQLCommand.self, MigrateCommand.self, BenchCommand.self,
+            SubmitCommand.self, StatusCommand.self, SQLCommand.self, MigrateCommand.self,
+            CouncilCommand.self, BenchCommand.self,
         ])
 }
