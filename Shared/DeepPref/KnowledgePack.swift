@@ -28,9 +28,12 @@ public struct KnowledgePack: Sendable, Equatable {
         try validate()
     }
 
+    /// Where the shipped pack lives (a copy of it is the easiest start for a custom pack).
+    public static var builtinDirectory: URL? { Bundle.module.url(forResource: "Knowledge", withExtension: nil) }
+
     /// The pack shipped with the module (`Shared/DeepPref/Knowledge`).
     public static func builtin() throws -> KnowledgePack {
-        guard let url = Bundle.module.url(forResource: "Knowledge", withExtension: nil) else {
+        guard let url = builtinDirectory else {
             throw KnowledgePackError(.missingFile, file: "Knowledge", field: "-", "resource directory not in the bundle")
         }
         return try load(from: url)
