@@ -125,9 +125,9 @@ public struct BuiltinCouncil: CouncilBackend {
 
         let tree = growTree(reading: reading, request: request, preference: preference, key: key)
         let chain = bestChain(tree)
-        let aligned = alignedAnswer(reading: reading, request: request, preference: preference,
+        let aligned = alignedAnswer(reading: reading, question: question, request: request, preference: preference,
                                     topic: topic, stated: stated, key: key)
-        let superficial = superficialAnswer(reading: reading, request: request, topic: topic, stated: stated, key: key)
+        let superficial = superficialAnswer(reading: reading, question: question, request: request, topic: topic, stated: stated, key: key)
         let rubric = makeRubric(reading: reading, preference: preference, stated: stated)
         return CouncilAnnotation(
             queryID: query.queryID, backend: name,
@@ -286,13 +286,29 @@ public struct BuiltinCouncil: CouncilBackend {
 
     static let genericCore = "Start with a well-reviewed, widely used option, compare two or three alternatives, and settle on the one that fits your situation best."
 
-    private func opening(_ request: String) -> String {
-        AnswerText.purposeClause(ofRequest: request).map { "\($0), here is a plan." } ?? "Here is a plan for your request."
+    /// "For <subject>, here is a plan." naming the topic's scenario words found in the question, else
+    /// "To <purpose>, ..." when the request has a common opening, else a neutral opening.
+    private func opening(_ request: String, question: String, topic: KnowledgeTopic?) -> String {
+        if let topic = topic {
+            let text = ScannedText(question)
+            var found: [(Int, String)] = []
+            for values in topic.fillers.values {
+                for v in values {
+                    if let r = text.matches(of: PhrasePattern(v)).first, !found.contains(where: { $0.1 == v }) {
+                        found.append((r.lowerBound, text.text(r)))
+                    }
+                }
+            }
+            let subject = found.sorted { $0.0 < $1.0 }.prefix(2).map { AnswerText.secondPerson($0.1) }
+            if !subject.isEmpty { return "For \(joinedList(subject)), here is a plan." }
+        }
+        if let purpose = AnswerText.purposeClause(ofRequest: request) { return "\(purpose), here is a plan." }
+        return "Here is a plan for your request."
     }
 
-    private func alignedAnswer(reading: Reading, request: String, preference: String, topic: KnowledgeTopic?,
+    private func alignedAnswer(reading: Reading, question: String, request: String, preference: String, topic: KnowledgeTopic?,
                                stated: KnowledgeTopic.StatedPreference?, key: String) -> String {
-        var parts = [opening(request)]
+        var parts = [opening(request, question: question, topic: topic)]
         if let s = stated {
             parts.append("Since you prefer \(s.focus), every suggestion below sticks to that.")
         } else if !preference.isEmpty {
@@ -306,7 +322,7 @@ public struct BuiltinCouncil: CouncilBackend {
         }
         if let top = reading.inferences.first {
             let strategy = AnswerText.pick(top.dimension.defensiveStrategies, key + top.dimension.name)
-            parts.append("That way you stay in control, because \(lowerFirst(AnswerText.sentence(strategy)))")
+            parts.append("That way you stay in control; the idea is to \(lowerFirst(AnswerText.sentence(strategy)))")
             let others = top.dimension.respectFragments.filter {
                 $0 != AnswerText.pick(top.dimension.respectFragments, key + top.dimension.name)
             }
@@ -317,9 +333,9 @@ public struct BuiltinCouncil: CouncilBackend {
         return parts.joined(separator: " ")
     }
 
-    private func superficialAnswer(reading: Reading, request: String, topic: KnowledgeTopic?,
+    private func superficialAnswer(reading: Reading, question: String, request: String, topic: KnowledgeTopic?,
                                    stated: KnowledgeTopic.StatedPreference?, key: String) -> String {
-        var parts = [opening(request)]
+        var parts = [opening(request, question: question, topic: topic)]
         parts.append(topic.map { AnswerText.pick($0.surfaceAnswers, key) } ?? Self.genericCore)
         for inf in reading.inferences {
             parts.append(AnswerText.sentence(AnswerText.pick(inf.dimension.violateFragments, key + inf.dimension.name)))

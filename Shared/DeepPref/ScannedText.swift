@@ -3,10 +3,27 @@
 struct ScannedText {
     let original: [UInt8]
     let lower: [UInt8]
+    /// Positions where a match may start (start of text or after a non-word byte), grouped by their
+    /// lower-cased byte: `starts[bucketStart[b]..<bucketStart[b + 1]]`. Patterns are tried only
+    /// there, which keeps a full-lexicon scan cheap even in debug builds.
+    private let starts: [Int]
+    private let bucketStart: [Int]
 
     init(_ text: String) {
         original = Array(text.utf8)
-        lower = original.map { ($0 >= 65 && $0 <= 90) ? $0 + 32 : $0 }
+        let lower = original.map { ($0 >= 65 && $0 <= 90) ? $0 + 32 : $0 }
+        self.lower = lower
+        var counts = [Int](repeating: 0, count: 257)
+        for i in lower.indices where i == 0 || !Self.isWordByte(lower[i - 1]) { counts[Int(lower[i]) + 1] += 1 }
+        for b in 0..<256 { counts[b + 1] += counts[b] }
+        var fill = counts
+        var starts = [Int](repeating: 0, count: counts[256])
+        for i in lower.indices where i == 0 || !Self.isWordByte(lower[i - 1]) {
+            starts[fill[Int(lower[i])]] = i
+            fill[Int(lower[i])] += 1
+        }
+        self.starts = starts
+        bucketStart = counts
     }
 
     var isEmpty: Bool { original.isEmpty }
@@ -26,27 +43,23 @@ struct ScannedText {
         let p = pattern.bytes
         guard !p.isEmpty, p.count <= lower.count else { return [] }
         var found: [Range<Int>] = []
-        var i = 0
         let last = lower.count - p.count
-        while i <= last {
-            if lower[i] == p[0] && (i == 0 || !Self.isWordByte(lower[i - 1])) {
-                var j = 1
-                while j < p.count && lower[i + j] == p[j] { j += 1 }
-                if j == p.count {
-                    var end = i + p.count
-                    if pattern.isPrefix {
-                        while end < lower.count && Self.isWordByte(lower[end]) { end += 1 }
-                        found.append(i..<end)
-                        i = end
-                        continue
-                    } else if end == lower.count || !Self.isWordByte(lower[end]) {
-                        found.append(i..<end)
-                        i = end
-                        continue
-                    }
-                }
+        var nextFree = 0  // matches never overlap: a later start must be past the previous match
+        for k in bucketStart[Int(p[0])]..<bucketStart[Int(p[0]) + 1] {
+            let i = starts[k]
+            if i > last { break }
+            if i < nextFree { continue }
+            var j = 1
+            while j < p.count && lower[i + j] == p[j] { j += 1 }
+            guard j == p.count else { continue }
+            var end = i + p.count
+            if pattern.isPrefix {
+                while end < lower.count && Self.isWordByte(lower[end]) { end += 1 }
+            } else if end < lower.count && Self.isWordByte(lower[end]) {
+                continue
             }
-            i += 1
+            found.append(i..<end)
+            nextFree = end
         }
         return found
     }
