@@ -1,3 +1,5 @@
+import Foundation
+
 /// Synthesizes the DeepPref benchmark from a knowledge pack, deterministically from a seed
 /// (algorithm in Docs/deeppref.md).
 public struct DeepPrefBuilder: Sendable {
@@ -165,6 +167,9 @@ public struct DeepPrefBuilder: Sendable {
         out.split = "test_perturbed"
         out.question = ([comp.context] + inserts + ["\(comp.request)?"]).joined(separator: " ")
         out.cues = cues
+        if let old = pair.cues.first, let new = cues.first {
+            out.explanation = pair.explanation.replacingOccurrences(of: "\"\(old)\"", with: "\"\(new)\"")
+        }
         out.distractors = distractorIDs.map { id in pack.distractors.first { $0.id == id }!.looksLike }
         return out
     }
