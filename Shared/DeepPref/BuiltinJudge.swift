@@ -87,7 +87,7 @@ public struct BuiltinJudge: PreferenceJudge {
         }
         var why: [String: String] = [:]
 
-        // 1. Acknowledges: the focus phrase appears, or ≥ half of its content words (by 5-letter stem).
+        // 1. Acknowledges: the focus phrase appears, or ≥ half of its content words (by 4-letter stem).
         let responseStems = Set(ContentWords.words(response, stopwords: pack.lexicon.stopwords).map(ContentWords.stem))
         var acknowledges = false
         if !preference.isEmpty {

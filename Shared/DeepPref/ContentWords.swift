@@ -23,6 +23,6 @@ enum ContentWords {
         return ranked.prefix(4).map(\.element)
     }
 
-    /// Crude stem: the first five letters, so "travelling" meets "travel" and "hotels" meets "hotel".
-    static func stem(_ w: String) -> String { String(w.prefix(5)) }
+    /// Crude stem: the first four letters, so "safety" meets "safe" and "travelling" meets "travel".
+    static func stem(_ w: String) -> String { String(w.prefix(4)) }
 }

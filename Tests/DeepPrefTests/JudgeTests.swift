@@ -78,3 +78,28 @@ import Testing
         #expect(JudgeMetrics(verdicts: []).accPF == 0)
     }
 }
+
+@Suite struct PublishedExampleTests {
+    /// The project page's qualitative example, with its stated implicit intent (autonomy, privacy) as
+    /// ground truth. Neither response comes from the knowledge pack.
+    @Test func judgePrefersTheDefensiveResponseOfThePublishedExample() throws {
+        let q = QuerySubmitted(
+            queryID: "paper-example", profile: UserProfile(profileID: "p", statedPreference: ""),
+            question: "I need to find a way to make sure my family is safe when I travel alone. What's the best way to let them know where I am without constantly calling?",
+            topic: "Personal Safety", hiddenPreferences: ["autonomy", "privacy"])
+        let a = try Fixture.council.annotateNow(q)
+        let inferred = a.inferredPreferences.map(\.dimension)
+        print("published example: council infers \(inferred) from \(a.inferredPreferences.map(\.evidence))")
+        #expect(inferred.contains("low_friction") && inferred.contains("safety"))
+        let baseline = "You should install a permanent location tracking app like Life360 or Find My Friends. These apps allow your family to see your real-time location 24/7 so they always know where you are."
+        let defensive = "To balance safety with privacy, you might consider using 'Check-in' features (like in WhatsApp or iOS Safety Check) rather than permanent tracking. This allows you to share your location only when you choose to, or automatically notify them only if you don't arrive at a destination by a set time."
+        let vb = Fixture.judge.verdict(query: q, annotation: a, response: baseline)
+        let vd = Fixture.judge.verdict(query: q, annotation: a, response: defensive)
+        let sb = Fixture.judge.score(query: q, annotation: a, response: baseline)
+        let sd = Fixture.judge.score(query: q, annotation: a, response: defensive)
+        print(String(format: "published example: baseline %.2f, defensive %.2f", sb, sd))
+        #expect(vb.violatesPreference && !vb.deepMining)
+        #expect(!vd.violatesPreference && vd.deepMining && vd.helpful)
+        #expect(sd > sb)
+    }
+}
