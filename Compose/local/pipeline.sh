@@ -36,11 +36,8 @@ for i in $(seq 1 "$REPLICAS"); do
   pids+=($!)
 done
 
-step "submitting queries"
-"$BIN/cdra" submit out/deeppref.jsonl --correlation-id "$RUN_ID"
-
-step "waiting until every query is annotated"
-"$BIN/cdra" status --wait-annotated "$PAIRS" --group "$GROUP" --timeout 600
+step "submitting queries and waiting until every one is annotated"
+"$BIN/cdra" submit out/deeppref.jsonl --correlation-id "$RUN_ID" --wait-for council-generator --timeout 900
 
 step "stopping replicas (SIGTERM: finish the batch in hand, commit, flush)"
 cleanup; pids=()

@@ -44,7 +44,7 @@ struct CouncilAnnotateCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let council = try makeCouncilBackend(name: backend)
+        let council = try backend.makeBackend()
         let errorsPath = errors ?? output + ".errors"
         let annotator = CouncilBatchAnnotator(backend: council, concurrency: concurrency)
         standardError("council annotate: backend \(council.name), concurrency \(concurrency), input \(input)")

@@ -7,6 +7,7 @@ final class ProgressLine: @unchecked Sendable {
     private let start = Date()
     private var done = 0
     private var lastDraw = Date.distantPast
+    private var finished = false
     private let isTerminal = isatty(STDERR_FILENO) == 1
 
     init(label: String, total: Int) {
@@ -20,12 +21,17 @@ final class ProgressLine: @unchecked Sendable {
         done = value
         let now = Date()
         // Redraw at most 4 times a second on a terminal, every 5 s in logs.
-        guard now.timeIntervalSince(lastDraw) >= (isTerminal ? 0.25 : 5) || done >= total else { return }
+        if done >= total { finish(); return }
+        guard now.timeIntervalSince(lastDraw) >= (isTerminal ? 0.25 : 5) else { return }
         lastDraw = now
         draw(final: false)
     }
 
-    func finish() { draw(final: true) }
+    func finish() {
+        guard !finished else { return }
+        finished = true
+        draw(final: true)
+    }
 
     private func draw(final: Bool) {
         let elapsed = Date().timeIntervalSince(start)

@@ -1,0 +1,4 @@
+import ArgumentParser
+import DeepPref
+
+extension CouncilBackendName: ExpressibleByArgument {}
