@@ -1,0 +1,93 @@
+import Foundation
+
+/// Multi-head causal self-attention on a fused qkv activation.
+///
+/// Per (batch, head) it is two `sgemm`s: scores = Q·Kᵀ/√hs (T×T), then out = softmax(scores)·V.
+/// The heads are column slices of `qkv` (row stride 3C) and of `out` (row stride C), so no data is
+/// copied. The full T×T product is computed and the upper triangle is then zeroed: OpenBLAS on a
+/// square product is faster than T triangular `sgemv`s.
+public func attentionForward(
+    _ out: UnsafeMutablePointer<Float>, _ att: UnsafeMutablePointer<Float>,
+    _ qkv: UnsafePointer<Float>, _ B: Int, _ T: Int, _ C: Int, _ NH: Int
+) {
+    // qkv is (B,T,3C) holding Q,K,V; att is (B,NH,T,T) post-softmax; out is (B,T,C)
+    let hs = C / NH
+    let scale = 1 / sqrtf(Float(hs))
+    for b in 0..<B {
+        for h in 0..<NH {
+            let q = qkv + b * T * 3 * C + h * hs
+            let k = q + C
+            let v = q + 2 * C
+            let a = att + (b * NH + h) * T * T
+            BLAS.sgemm(transA: false, transB: true, m: T, n: T, k: hs, alpha: scale, a: q, lda: 3 * C,
+                       b: k, ldb: 3 * C, beta: 0, c: a, ldc: T)
+            causalSoftmaxRows(a, T)
+            BLAS.sgemm(transA: false, transB: false, m: T, n: hs, k: T, alpha: 1, a: a, lda: T,
+                       b: v, ldb: 3 * C, beta: 0, c: out + b * T * C + h * hs, ldc: C)
+        }
+    }
+}
+
+/// Row t keeps columns 0...t (softmax over them); columns after t become 0.
+private func causalSoftmaxRows(_ a: UnsafeMutablePointer<Float>, _ T: Int) {
+    parallelChunks(T, minimumPerChunk: 64) { start, end in
+        for t in start..<end {
+            let row = a + t * T
+            var maxv = -Float.greatestFiniteMagnitude
+            for j in 0...t where row[j] > maxv { maxv = row[j] }
+            var sum: Float = 0
+            for j in 0...t {
+                let e = expf(row[j] - maxv)
+                row[j] = e
+                sum += e
+            }
+            let inv = 1 / sum
+            for j in 0...t { row[j] *= inv }
+            for j in (t + 1)..<max(t + 1, T) { row[j] = 0 }
+        }
+    }
+}
+
+/// Adds the gradient of `attentionForward` into `dqkv`. `scratch` is (B,NH,T,T) workspace.
+public func attentionBackward(
+    _ dqkv: UnsafeMutablePointer<Float>, _ scratch: UnsafeMutablePointer<Float>,
+    _ dout: UnsafePointer<Float>, _ qkv: UnsafePointer<Float>, _ att: UnsafePointer<Float>,
+    _ B: Int, _ T: Int, _ C: Int, _ NH: Int
+) {
+    // dout is (B,T,C), qkv and dqkv are (B,T,3C), att is (B,NH,T,T)
+    let hs = C / NH
+    let scale = 1 / sqrtf(Float(hs))
+    for b in 0..<B {
+        for h in 0..<NH {
+            let q = qkv + b * T * 3 * C + h * hs
+            let k = q + C
+            let v = q + 2 * C
+            let dq = dqkv + b * T * 3 * C + h * hs
+            let dk = dq + C
+            let dv = dq + 2 * C
+            let a = att + (b * NH + h) * T * T
+            let da = scratch + (b * NH + h) * T * T
+            let dO = dout + b * T * C + h * hs
+            // forward was out = att · V: datt = dout · Vᵀ, dV += attᵀ · dout
+            BLAS.sgemm(transA: false, transB: true, m: T, n: T, k: hs, alpha: 1, a: dO, lda: C,
+                       b: v, ldb: 3 * C, beta: 0, c: da, ldc: T)
+            BLAS.sgemm(transA: true, transB: false, m: T, n: hs, k: T, alpha: 1, a: a, lda: T,
+                       b: dO, ldb: C, beta: 1, c: dv, ldc: 3 * C)
+            // forward was att = softmax(pre) over j ≤ t: dpre = att * (datt - Σ_j att·datt)
+            parallelChunks(T, minimumPerChunk: 64) { start, end in
+                for t in start..<end {
+                    let ar = a + t * T, dr = da + t * T
+                    var dot: Float = 0
+                    for j in 0...t { dot += ar[j] * dr[j] }
+                    for j in 0...t { dr[j] = ar[j] * (dr[j] - dot) }
+                    for j in (t + 1)..<max(t + 1, T) { dr[j] = 0 }
+                }
+            }
+            // forward was pre = scale · Q · Kᵀ: dQ += scale · dpre · K, dK += scale · dpreᵀ · Q
+            BLAS.sgemm(transA: false, transB: false, m: T, n: hs, k: T, alpha: scale, a: da, lda: T,
+                       b: k, ldb: 3 * C, beta: 1, c: dq, ldc: 3 * C)
+            BLAS.sgemm(transA: true, transB: false, m: T, n: hs, k: T, alpha: scale, a: da, lda: T,
+                       b: q, ldb: 3 * C, beta: 1, c: dk, ldc: 3 * C)
+        }
+    }
+}
