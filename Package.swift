@@ -85,7 +85,7 @@ let package = Package(
         // MARK: - Tests
         .testTarget(name: "TensorTests", dependencies: ["Tensor"], swiftSettings: swiftSettings),
         .testTarget(name: "LanguageModelTests", dependencies: ["LanguageModel", "Tensor"],
-                    swiftSettings: swiftSettings),
+                    exclude: ["Reference", "Corpus"], swiftSettings: swiftSettings),
         .testTarget(name: "EventsTests", dependencies: ["Events"], swiftSettings: swiftSettings),
         .testTarget(name: "DeepPrefTests", dependencies: ["DeepPref", "Events"], swiftSettings: swiftSettings),
         .testTarget(name: "BusTests", dependencies: ["Bus", "Events"], swiftSettings: swiftSettings),
