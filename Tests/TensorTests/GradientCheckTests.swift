@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import Tensor
+import Tensor
 
 // Finite-difference checks: every kernel's backward against central differences of its forward.
 // The scalar objective is Σ r·out with fixed random r, so every output element matters.

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import Tensor
+import Tensor
 
 @Test func adamWStepMatchesTheFormula() {
     let params: [Float] = [0.5, -1.0, 2.0, 0.25]
