@@ -80,7 +80,7 @@ let package = Package(
         .executableTarget(name: "lm", dependencies: [
                     "LanguageModel", "Tensor",
                     .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                ], path: "Services/lm", swiftSettings: computeSettings),
+                ], path: "Services/lm", exclude: ["torch_bench.py"], swiftSettings: computeSettings),
 
         // MARK: - Tests
         .testTarget(name: "TensorTests", dependencies: ["Tensor"], swiftSettings: swiftSettings),

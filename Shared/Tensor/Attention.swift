@@ -13,8 +13,8 @@ public func attentionForward(
     // qkv is (B,T,3C) holding Q,K,V; att is (B,NH,T,T) post-softmax; out is (B,T,C)
     let hs = C / NH
     let scale = 1 / sqrtf(Float(hs))
-    for b in 0..<B {
-        for h in 0..<NH {
+    forEachHead(B * NH) { bh in
+            let b = bh / NH, h = bh % NH
             let q = qkv + b * T * 3 * C + h * hs
             let k = q + C
             let v = q + 2 * C
@@ -24,14 +24,23 @@ public func attentionForward(
             causalSoftmaxRows(a, T)
             BLAS.sgemm(transA: false, transB: false, m: T, n: hs, k: T, alpha: 1, a: a, lda: T,
                        b: v, ldb: 3 * C, beta: 0, c: out + b * T * C + h * hs, ldc: C)
-        }
+    }
+}
+
+/// Runs `body` for every (batch, head) index; heads go to different workers, each making
+/// single-threaded BLAS calls (unless OpenBLAS does its own threading).
+private func forEachHead(_ count: Int, _ body: (Int) -> Void) {
+    if BLAS.openBLASThreading || ParallelSettings.workerCount <= 1 {
+        for i in 0..<count { body(i) }
+    } else {
+        DispatchQueue.concurrentPerform(iterations: count, execute: body)
     }
 }
 
 /// Row t keeps columns 0...t (softmax over them); columns after t become 0.
 private func causalSoftmaxRows(_ a: UnsafeMutablePointer<Float>, _ T: Int) {
-    parallelChunks(T, minimumPerChunk: 64) { start, end in
-        for t in start..<end {
+    do {
+        for t in 0..<T {
             let row = a + t * T
             var maxv = -Float.greatestFiniteMagnitude
             for j in 0...t where row[j] > maxv { maxv = row[j] }
@@ -57,8 +66,8 @@ public func attentionBackward(
     // dout is (B,T,C), qkv and dqkv are (B,T,3C), att is (B,NH,T,T)
     let hs = C / NH
     let scale = 1 / sqrtf(Float(hs))
-    for b in 0..<B {
-        for h in 0..<NH {
+    forEachHead(B * NH) { bh in
+            let b = bh / NH, h = bh % NH
             let q = qkv + b * T * 3 * C + h * hs
             let k = q + C
             let v = q + 2 * C
@@ -74,8 +83,8 @@ public func attentionBackward(
             BLAS.sgemm(transA: true, transB: false, m: T, n: hs, k: T, alpha: 1, a: a, lda: T,
                        b: dO, ldb: C, beta: 1, c: dv, ldc: 3 * C)
             // forward was att = softmax(pre) over j ≤ t: dpre = att * (datt - Σ_j att·datt)
-            parallelChunks(T, minimumPerChunk: 64) { start, end in
-                for t in start..<end {
+            do {
+                for t in 0..<T {
                     let ar = a + t * T, dr = da + t * T
                     var dot: Float = 0
                     for j in 0...t { dot += ar[j] * dr[j] }
@@ -88,6 +97,5 @@ public func attentionBackward(
                        b: k, ldb: 3 * C, beta: 1, c: dq, ldc: 3 * C)
             BLAS.sgemm(transA: true, transB: false, m: T, n: hs, k: T, alpha: scale, a: da, lda: T,
                        b: q, ldb: 3 * C, beta: 1, c: dk, ldc: 3 * C)
-        }
     }
 }

@@ -1,15 +1,58 @@
 import COpenBLAS
+import Dispatch
+import Foundation
 
 /// Row-major matrix products on OpenBLAS. Every matrix product in the models goes through here.
 public enum BLAS {
-    /// Sets how many threads OpenBLAS uses for each call (process-wide).
+    /// Threads used for every matrix product and by the element-wise kernels.
+    ///
+    /// OpenBLAS itself is set to one thread and each large product is split by output rows over
+    /// `count` workers (one single-threaded `sgemm` each). On small cores-count machines this beats
+    /// OpenBLAS's own threading on the model's shapes: its idle threads spin in `sched_yield`
+    /// between the many mid-sized calls of a training step, and attention runs its per-head
+    /// products on different workers instead of splitting each tiny product.
+    /// Set `LM_OPENBLAS_THREADING=1` in the environment to let OpenBLAS thread instead (for comparison).
     public static func setThreadCount(_ count: Int) {
         precondition(count >= 1)
-        openblas_set_num_threads(Int32(count))
+        ParallelSettings.workerCount = count
+        if openBLASThreading {
+            openblas_set_num_threads(Int32(count))
+        } else {
+            openblas_set_num_threads(1)
+        }
     }
 
-    /// The number of threads OpenBLAS currently uses.
-    public static var threadCount: Int { Int(openblas_get_num_threads()) }
+    /// The number of threads matrix products use.
+    public static var threadCount: Int { ParallelSettings.workerCount }
+
+    /// Whether OpenBLAS threads each call itself (instead of the row split done here).
+    public static let openBLASThreading = ProcessInfo.processInfo.environment["LM_OPENBLAS_THREADING"] == "1"
+
+    /// `sgemm` whose output rows are split over the workers when the product is large enough to
+    /// pay for the split (arguments as in `sgemm`).
+    public static func parallelSgemm(
+        transA: Bool, transB: Bool, m: Int, n: Int, k: Int,
+        alpha: Float, a: UnsafePointer<Float>, lda: Int,
+        b: UnsafePointer<Float>, ldb: Int,
+        beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
+    ) {
+        let workers = ParallelSettings.workerCount
+        if openBLASThreading || workers <= 1 || m < 64 || m * n * k < 1 << 20 {
+            sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
+                  b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)
+            return
+        }
+        // split on multiples of 16 rows so every worker gets whole register blocks
+        let blocks = (m + 15) / 16
+        DispatchQueue.concurrentPerform(iterations: workers) { w in
+            let start = min(m, blocks * w / workers * 16), end = min(m, blocks * (w + 1) / workers * 16)
+            if start >= end { return }
+            // rows of op(A) are rows of A, or columns of A when transposed
+            let aStart = transA ? a + start : a + start * lda
+            sgemm(transA: transA, transB: transB, m: end - start, n: n, k: k, alpha: alpha, a: aStart, lda: lda,
+                  b: b, ldb: ldb, beta: beta, c: c + start * ldc, ldc: ldc)
+        }
+    }
 
     /// `C = alpha * op(A) * op(B) + beta * C` with row-major storage.
     ///

@@ -5,7 +5,7 @@ public func matmulForward(
     _ N: Int, _ C: Int, _ OC: Int
 ) {
     // inp is (N,C), weight is (OC,C), bias is (OC), out is (N,OC)
-    BLAS.sgemm(transA: false, transB: true, m: N, n: OC, k: C, alpha: 1, a: inp, lda: C,
+    BLAS.parallelSgemm(transA: false, transB: true, m: N, n: OC, k: C, alpha: 1, a: inp, lda: C,
                b: weight, ldb: C, beta: 0, c: out, ldc: OC)
     if let bias {
         for i in 0..<N {
@@ -24,10 +24,10 @@ public func matmulBackward(
     // dout is (N,OC), inp is (N,C), weight is (OC,C)
     // forward was out = inp · Wᵀ, so dinp += dout · W and dW += doutᵀ · inp
     if let dinp {
-        BLAS.sgemm(transA: false, transB: false, m: N, n: C, k: OC, alpha: 1, a: dout, lda: OC,
+        BLAS.parallelSgemm(transA: false, transB: false, m: N, n: C, k: OC, alpha: 1, a: dout, lda: OC,
                    b: weight, ldb: C, beta: 1, c: dinp, ldc: C)
     }
-    BLAS.sgemm(transA: true, transB: false, m: OC, n: C, k: N, alpha: 1, a: dout, lda: OC,
+    BLAS.parallelSgemm(transA: true, transB: false, m: OC, n: C, k: N, alpha: 1, a: dout, lda: OC,
                b: inp, ldb: C, beta: 1, c: dweight, ldc: C)
     if let dbias {
         // dbias += column sums of dout
