@@ -46,7 +46,7 @@ private func causalSoftmaxRows(_ a: UnsafeMutablePointer<Float>, _ T: Int) {
             for j in 0...t where row[j] > maxv { maxv = row[j] }
             var sum: Float = 0
             for j in 0...t {
-                let e = expf(row[j] - maxv)
+                let e = fastExp(row[j] - maxv)
                 row[j] = e
                 sum += e
             }

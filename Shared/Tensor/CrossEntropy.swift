@@ -16,7 +16,7 @@ public func crossEntropyForward(
             for j in 0..<V where l[j] > maxv { maxv = l[j] }
             var sum: Float = 0
             for j in 0..<V {
-                let e = expf(l[j] - maxv)
+                let e = fastExp(l[j] - maxv)
                 p[j] = e
                 sum += e
             }

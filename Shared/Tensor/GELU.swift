@@ -9,7 +9,7 @@ public func geluForward(_ out: UnsafeMutablePointer<Float>, _ inp: UnsafePointer
         for i in start..<end {
             let x = inp[i]
             let cube: Float = 0.044715 * x * x * x
-            out[i] = 0.5 * x * (1 + tanhf(geluScale * (x + cube)))
+            out[i] = 0.5 * x * (1 + fastTanh(geluScale * (x + cube)))
         }
     }
 }
@@ -20,7 +20,7 @@ public func geluBackward(_ dinp: UnsafeMutablePointer<Float>, _ inp: UnsafePoint
         for i in start..<end {
             let x = inp[i]
             let u = geluScale * (x + 0.044715 * x * x * x)
-            let th = tanhf(u)
+            let th = fastTanh(u)
             let sech2 = 1 - th * th
             // d/dx of 0.5 x (1 + tanh(u)) = 0.5 (1 + tanh u) + 0.5 x sech²(u) u'
             let local = 0.5 * (1 + th) + 0.5 * x * sech2 * geluScale * (1 + 3 * 0.044715 * x * x)

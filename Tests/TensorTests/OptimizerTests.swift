@@ -57,3 +57,16 @@ import Tensor
     }
     #expect(c == expected)
 }
+
+@Test func fastExpAndTanhMatchLibm() {
+    var worstExp: Float = 0, worstTanh: Float = 0
+    var x: Float = -80
+    while x < 80 {
+        worstExp = max(worstExp, abs(fastExp(x) - expf(x)) / expf(x))
+        worstTanh = max(worstTanh, abs(fastTanh(x / 8) - tanhf(x / 8)))
+        x += 0.0137
+    }
+    print("fastExp max rel err \(worstExp), fastTanh max abs err \(worstTanh)")
+    #expect(worstExp < 1e-6 && worstTanh < 1e-6)
+    #expect(fastExp(-200) >= 0 && fastExp(-200) < 1e-37 && fastExp(200).isFinite)
+}
