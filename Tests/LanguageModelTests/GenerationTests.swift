@@ -93,3 +93,18 @@ private let prompts: [[Int32]] = [[5, 17, 33], [80], [1, 2, 3, 4, 5, 6, 7, 8, 9]
     print("weighted loss: max |diff| \(diff) of max |grad| \(scale)")
     #expect(scale > 0 && diff < 1e-4 * scale)
 }
+
+@Test func lossMaskTrainsOnlyOnMarkedTokens() throws {
+    // prompt tokens (false) are context only; the response tokens (true) are the targets
+    let seqs: [[Int32]] = [[1, 2, 3, 4, 5], [6, 7, 8]]
+    let masks: [[Bool]] = [[false, false, true, true, true], [false, true, true]]
+    let batch = TokenBatch(sequences: seqs, lossMasks: masks)
+    #expect(batch.batchSize == 2 && batch.sequenceLength == 4)
+    #expect(batch.targets == [-1, 3, 4, 5, 7, 8, -1, -1])
+    #expect(batch.weights == [0, 0.2, 0.2, 0.2, 0.2, 0.2, 0, 0])
+    let model = try Transformer(config: config, seed: 8)
+    let loss = try model.forward(batch)
+    let perToken = model.tokenLosses
+    let expected = [1, 2, 3, 4, 5].reduce(Float(0)) { $0 + perToken[$1] } / 5
+    #expect(abs(loss - expected) < 1e-6)
+}
