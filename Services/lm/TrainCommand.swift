@@ -93,7 +93,8 @@ struct TrainCommand: ParsableCommand {
             let line = String(format: "\rstep %d/%d [%@] loss %.4f (avg %.4f) val %.4f | |g| %.2f lr %.2e | %.0f tok/s | ETA %@   ",
                               done, steps, bar, loss, smoothed, lastValidation, norm, schedule.rate(at: step), tokPerSecond,
                               formatDuration(eta))
-            FileHandle.standardOutput.write(Data(line.utf8))
+            print(line, terminator: "")
+            fflush(stdout)
             if done % evalEvery == 0 { print("") }
             if done % saveEvery == 0 || done == steps {
                 let meta = ["step": "\(done)", "train_loss": "\(smoothed)", "validation_loss": "\(lastValidation)"]
