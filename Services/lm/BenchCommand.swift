@@ -60,11 +60,11 @@ struct BenchCommand: ParsableCommand {
             }
         }
         let trainTokS = Double(steps * B * T) / trainSeconds
-        // FLOPs the step actually executes in sgemm: forward matmuls + full T×T attention
+        // FLOPs the step executes in sgemm: forward matmuls + the blocked causal attention
         // products, and twice that in the backward pass.
         let N = Double(B * T)
         let matmul = 2 * N * Double(L) * Double(C * 3 * C + C * C + C * 4 * C + 4 * C * C) + 2 * N * Double(C * V)
-        let attention = 4 * Double(B) * Double(T * T) * Double(C) * Double(L)
+        let attention = 4 * Double(B) * Double(attentionBlockArea(T)) * Double(C) * Double(L)
         let stepFlops = 3 * (matmul + attention)
         let trainGflops = stepFlops * Double(steps) / trainSeconds / 1e9
         let bestTokS = Double(B * T) / bestStep, bestGflops = stepFlops / bestStep / 1e9

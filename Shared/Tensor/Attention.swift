@@ -1,11 +1,27 @@
 import Foundation
 
+/// Query rows per attention block (see `attentionForward`).
+public let attentionBlockRows = 64
+
+/// Multiply-adds of one head's causal attention products per key dimension, summed over blocks:
+/// Σ rows·keys. `attentionForward` runs 2·hs of them per head, the backward pass 4·hs.
+public func attentionBlockArea(_ T: Int) -> Int {
+    var area = 0, r0 = 0
+    while r0 < T {
+        let r1 = min(T, r0 + attentionBlockRows)
+        area += (r1 - r0) * r1
+        r0 = r1
+    }
+    return area
+}
+
 /// Multi-head causal self-attention on a fused qkv activation.
 ///
-/// Per (batch, head) it is two `sgemm`s: scores = Q·Kᵀ/√hs (T×T), then out = softmax(scores)·V.
+/// Per (batch, head) it is two `sgemm`s: scores = Q·Kᵀ/√hs, then out = softmax(scores)·V.
 /// The heads are column slices of `qkv` (row stride 3C) and of `out` (row stride C), so no data is
-/// copied. The full T×T product is computed and the upper triangle is then zeroed: OpenBLAS on a
-/// square product is faster than T triangular `sgemv`s.
+/// copied. Query rows go in blocks of `attentionBlockRows`; a block only multiplies the keys up to
+/// its last row, so most of the masked upper triangle is never computed (for T = 256, 62% of the
+/// square), while each product stays large enough for OpenBLAS to run at speed.
 public func attentionForward(
     _ out: UnsafeMutablePointer<Float>, _ att: UnsafeMutablePointer<Float>,
     _ qkv: UnsafePointer<Float>, _ B: Int, _ T: Int, _ C: Int, _ NH: Int
@@ -14,16 +30,28 @@ public func attentionForward(
     let hs = C / NH
     let scale = 1 / sqrtf(Float(hs))
     forEachHead(B * NH) { bh in
-            let b = bh / NH, h = bh % NH
+        let b = bh / NH, h = bh % NH
             let q = qkv + b * T * 3 * C + h * hs
             let k = q + C
             let v = q + 2 * C
             let a = att + (b * NH + h) * T * T
-            BLAS.sgemm(transA: false, transB: true, m: T, n: T, k: hs, alpha: scale, a: q, lda: 3 * C,
-                       b: k, ldb: 3 * C, beta: 0, c: a, ldc: T)
+            var r0 = 0
+            while r0 < T {
+                // scores[r0..<r1, 0..<r1] = scale · Q[r0..<r1] · K[0..<r1]ᵀ
+                let r1 = min(T, r0 + attentionBlockRows)
+                BLAS.sgemm(transA: false, transB: true, m: r1 - r0, n: r1, k: hs, alpha: scale, a: q + r0 * 3 * C, lda: 3 * C,
+                           b: k, ldb: 3 * C, beta: 0, c: a + r0 * T, ldc: T)
+                r0 = r1
+            }
             causalSoftmaxRows(a, T)
-            BLAS.sgemm(transA: false, transB: false, m: T, n: hs, k: T, alpha: 1, a: a, lda: T,
-                       b: v, ldb: 3 * C, beta: 0, c: out + b * T * C + h * hs, ldc: C)
+            r0 = 0
+            while r0 < T {
+                // out[r0..<r1] = att[r0..<r1, 0..<r1] · V[0..<r1]
+                let r1 = min(T, r0 + attentionBlockRows)
+                BLAS.sgemm(transA: false, transB: false, m: r1 - r0, n: hs, k: r1, alpha: 1, a: a + r0 * T, lda: T,
+                           b: v, ldb: 3 * C, beta: 0, c: out + b * T * C + r0 * C + h * hs, ldc: C)
+                r0 = r1
+            }
     }
 }
 
@@ -67,7 +95,7 @@ public func attentionBackward(
     let hs = C / NH
     let scale = 1 / sqrtf(Float(hs))
     forEachHead(B * NH) { bh in
-            let b = bh / NH, h = bh % NH
+        let b = bh / NH, h = bh % NH
             let q = qkv + b * T * 3 * C + h * hs
             let k = q + C
             let v = q + 2 * C
@@ -77,11 +105,16 @@ public func attentionBackward(
             let a = att + (b * NH + h) * T * T
             let da = scratch + (b * NH + h) * T * T
             let dO = dout + b * T * C + h * hs
-            // forward was out = att · V: datt = dout · Vᵀ, dV += attᵀ · dout
-            BLAS.sgemm(transA: false, transB: true, m: T, n: T, k: hs, alpha: 1, a: dO, lda: C,
-                       b: v, ldb: 3 * C, beta: 0, c: da, ldc: T)
-            BLAS.sgemm(transA: true, transB: false, m: T, n: hs, k: T, alpha: 1, a: a, lda: T,
-                       b: dO, ldb: C, beta: 1, c: dv, ldc: 3 * C)
+            // forward was out = att · V: datt = dout · Vᵀ, dV += attᵀ · dout (block by block)
+            var r0 = 0
+            while r0 < T {
+                let r1 = min(T, r0 + attentionBlockRows)
+                BLAS.sgemm(transA: false, transB: true, m: r1 - r0, n: r1, k: hs, alpha: 1, a: dO + r0 * C, lda: C,
+                           b: v, ldb: 3 * C, beta: 0, c: da + r0 * T, ldc: T)
+                BLAS.sgemm(transA: true, transB: false, m: r1, n: hs, k: r1 - r0, alpha: 1, a: a + r0 * T, lda: T,
+                           b: dO + r0 * C, ldb: C, beta: 1, c: dv, ldc: 3 * C)
+                r0 = r1
+            }
             // forward was att = softmax(pre) over j ≤ t: dpre = att * (datt - Σ_j att·datt)
             do {
                 for t in 0..<T {
@@ -93,9 +126,14 @@ public func attentionBackward(
                 }
             }
             // forward was pre = scale · Q · Kᵀ: dQ += scale · dpre · K, dK += scale · dpreᵀ · Q
-            BLAS.sgemm(transA: false, transB: false, m: T, n: hs, k: T, alpha: scale, a: da, lda: T,
-                       b: k, ldb: 3 * C, beta: 1, c: dq, ldc: 3 * C)
-            BLAS.sgemm(transA: true, transB: false, m: T, n: hs, k: T, alpha: scale, a: da, lda: T,
-                       b: q, ldb: 3 * C, beta: 1, c: dk, ldc: 3 * C)
+            r0 = 0
+            while r0 < T {
+                let r1 = min(T, r0 + attentionBlockRows)
+                BLAS.sgemm(transA: false, transB: false, m: r1 - r0, n: hs, k: r1, alpha: scale, a: da + r0 * T, lda: T,
+                           b: k, ldb: 3 * C, beta: 1, c: dq + r0 * 3 * C, ldc: 3 * C)
+                BLAS.sgemm(transA: true, transB: false, m: r1, n: hs, k: r1 - r0, alpha: scale, a: da + r0 * T, lda: T,
+                           b: q + r0 * 3 * C, ldb: 3 * C, beta: 1, c: dk, ldc: 3 * C)
+                r0 = r1
+            }
     }
 }

@@ -179,3 +179,55 @@ private func dot(_ a: [Float], _ b: UnsafePointer<Float>) -> Double {
     print("cross-entropy (masked, signed weights) max rel err \(e)")
     #expect(e < 1e-2)
 }
+
+@Test func blockedAttentionMatchesNaiveAttentionOverSeveralBlocks() {
+    // T = 150 spans three query blocks (64, 64, 22) of attentionBlockRows
+    var r = Rand(state: 7)
+    let B = 1, T = 150, C = 8, NH = 2, hs = 4
+    var qkv = r.array(B * T * 3 * C)
+    let out = Tensor(shape: [B * T * C]), att = Tensor(shape: [B * NH * T * T])
+    attentionForward(out.data, att.data, qkv, B, T, C, NH)
+    var worst: Float = 0
+    for h in 0..<NH {
+        for t in 0..<T {
+            var scores = [Float](repeating: 0, count: t + 1)
+            for j in 0...t {
+                var s: Float = 0
+                for d in 0..<hs { s += qkv[t * 3 * C + h * hs + d] * qkv[j * 3 * C + C + h * hs + d] }
+                scores[j] = s / Float(hs).squareRoot()
+            }
+            let m = scores.max()!
+            let e = scores.map { expf($0 - m) }
+            let z = e.reduce(0, +)
+            for d in 0..<hs {
+                var y: Float = 0
+                for j in 0...t { y += e[j] / z * qkv[j * 3 * C + 2 * C + h * hs + d] }
+                worst = max(worst, abs(y - out[t * C + h * hs + d]))
+            }
+        }
+    }
+    print("blocked attention vs naive max |diff| \(worst)")
+    #expect(worst < 1e-5)
+    // gradient of a projection of the output, checked by finite differences on a sample of inputs
+    let proj = r.array(B * T * C)
+    var dqkv = [Float](repeating: 0, count: qkv.count)
+    let scratch = Tensor(shape: [B * NH * T * T])
+    attentionBackward(&dqkv, scratch.data, proj, qkv, att.data, B, T, C, NH)
+    func f(_ x: [Float]) -> Double {
+        attentionForward(out.data, att.data, x, B, T, C, NH)
+        return dot(proj, out.data)
+    }
+    var worstGrad = 0.0
+    for i in stride(from: 5, to: qkv.count, by: 37) {
+        let saved = qkv[i]
+        qkv[i] = saved + 1e-2
+        let up = f(qkv)
+        qkv[i] = saved - 1e-2
+        let down = f(qkv)
+        qkv[i] = saved
+        let numeric = (up - down) / 2e-2
+        worstGrad = max(worstGrad, abs(numeric - Double(dqkv[i])) / max(1e-2, abs(numeric)))
+    }
+    print("blocked attention max rel err dqkv \(worstGrad)")
+    #expect(worstGrad < 2e-2)
+}
