@@ -67,7 +67,8 @@ extension Transformer {
                 (kc + dst).update(from: qkv + r * 3 * C + C, count: C)
                 (vc + dst).update(from: qkv + r * 3 * C + 2 * C, count: C)
             }
-            for r in 0..<R {
+            parallelChunks(R, minimumPerChunk: 4) { rowStart, rowEnd in
+            for r in rowStart..<rowEnd {
                 let n = positions[r] + 1
                 let sc = ws.scores.data + r * maxT
                 let kBase = kc + slots[r] * maxT * C, vBase = vc + slots[r] * maxT * C
@@ -79,13 +80,14 @@ extension Transformer {
                     for j in 0..<n where sc[j] > maxv { maxv = sc[j] }
                     var sum: Float = 0
                     for j in 0..<n {
-                        sc[j] = expf(sc[j] - maxv)
+                        sc[j] = fastExp(sc[j] - maxv)
                         sum += sc[j]
                     }
                     // out (hs) = V[0..<n, head]ᵀ · softmax
                     BLAS.sgemv(transA: true, m: n, n: hs, alpha: 1 / sum, a: vBase + head * hs, lda: C,
                                x: sc, beta: 0, y: y + r * C + head * hs)
                 }
+            }
             }
             matmulForward(tmp, y, p.attprojw + l * C * C, p.attprojb + l * C, R, C, C)
             addInPlace(x, tmp, R * C)

@@ -61,6 +61,12 @@ public final class Transformer {
         values.withUnsafeBufferPointer { parameters.data.update(from: $0.baseAddress!, count: values.count) }
     }
 
+    /// An independent model with the same config and weights (e.g. the frozen reference policy
+    /// for a KL penalty). Gradients, activations and caches are not copied.
+    public func copy() -> Transformer {
+        try! Transformer(config: config, parameters: parameters.toArray())
+    }
+
     /// Pointer to the parameter called `name` (see `ParameterLayout`).
     public func parameter(_ name: String) -> UnsafeMutablePointer<Float> {
         parameters.data + layout[name]!.offset

@@ -37,6 +37,19 @@ public enum BLAS {
         beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
         let workers = ParallelSettings.workerCount
+        if !openBLASThreading && workers > 1 && m < 64 && n >= 256 && m * n * k >= 1 << 18 {
+            // few rows (incremental decoding): split the output columns instead
+            let blocks = (n + 15) / 16
+            DispatchQueue.concurrentPerform(iterations: workers) { w in
+                let start = min(n, blocks * w / workers * 16), end = min(n, blocks * (w + 1) / workers * 16)
+                if start >= end { return }
+                // columns of op(B) are columns of B, or rows of B when transposed
+                let bStart = transB ? b + start * ldb : b + start
+                sgemm(transA: transA, transB: transB, m: m, n: end - start, k: k, alpha: alpha, a: a, lda: lda,
+                      b: bStart, ldb: ldb, beta: beta, c: c + start, ldc: ldc)
+            }
+            return
+        }
         if openBLASThreading || workers <= 1 || m < 64 || m * n * k < 1 << 20 {
             sgemm(transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, a: a, lda: lda,
                   b: b, ldb: ldb, beta: beta, c: c, ldc: ldc)

@@ -63,3 +63,11 @@ private func makeCheckpoint() throws -> (Transformer, Tokenizer, [UInt8]) {
     forged = []
     #expect(throws: ModelError.self) { try Transformer(checkpointBytes: forged) }
 }
+
+@Test func copyIsIndependentOfTheOriginal() throws {
+    let model = try Transformer(config: tinyConfig, seed: 9)
+    let clone = model.copy()
+    #expect(clone.parameters.toArray() == model.parameters.toArray())
+    clone.parameters[0] += 1
+    #expect(clone.parameters[0] != model.parameters[0])
+}
