@@ -14,6 +14,7 @@ public enum BLAS {
     /// Set `LM_OPENBLAS_THREADING=1` in the environment to let OpenBLAS thread instead (for comparison).
     public static func setThreadCount(_ count: Int) {
         precondition(count >= 1)
+        _ = defaultConfiguration
         ParallelSettings.workerCount = count
         if openBLASThreading {
             openblas_set_num_threads(Int32(count))
@@ -21,6 +22,12 @@ public enum BLAS {
             openblas_set_num_threads(1)
         }
     }
+
+    /// Until `setThreadCount` is called, OpenBLAS starts single-threaded (the row split here
+    /// provides the parallelism; OpenBLAS threads underneath it would oversubscribe the cores).
+    static let defaultConfiguration: Void = {
+        if !openBLASThreading { openblas_set_num_threads(1) }
+    }()
 
     /// The number of threads matrix products use.
     public static var threadCount: Int { ParallelSettings.workerCount }
@@ -79,6 +86,7 @@ public enum BLAS {
         b: UnsafePointer<Float>, ldb: Int,
         beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int
     ) {
+        _ = defaultConfiguration
         cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                     Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
     }
