@@ -81,12 +81,12 @@ let package = Package(
         .executableTarget(name: "lm", dependencies: [
                     "LanguageModel", "Tensor",
                     .product(name: "ArgumentParser", package: "swift-argument-parser"),
-                ], path: "Services/lm", swiftSettings: computeSettings),
+                ], path: "Services/lm", exclude: ["torch_bench.py"], swiftSettings: computeSettings),
 
         // MARK: - Tests
         .testTarget(name: "TensorTests", dependencies: ["Tensor"], swiftSettings: swiftSettings),
         .testTarget(name: "LanguageModelTests", dependencies: ["LanguageModel", "Tensor"],
-                    swiftSettings: swiftSettings),
+                    exclude: ["Reference", "Corpus"], swiftSettings: swiftSettings),
         .testTarget(name: "EventsTests", dependencies: ["Events"], swiftSettings: swiftSettings),
         .testTarget(name: "DeepPrefTests", dependencies: ["DeepPref", "Events"], exclude: ["Fixtures"],
                     swiftSettings: swiftSettings),

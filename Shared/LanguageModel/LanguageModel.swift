@@ -1,1 +1,0 @@
-// LanguageModel module.
