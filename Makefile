@@ -22,9 +22,19 @@ build: stack-up
 run: build
 	$(ENV); Compose/local/pipeline.sh
 
+# Unit and integration tests first; then the end-to-end tests, which start service processes and
+# restart PostgreSQL, so they run on their own.
 test: stack-up
 	$(ENV); swift build $(SWIFT_FLAGS) --build-tests
-	$(ENV); swift test $(SWIFT_FLAGS) --skip-build
+	$(ENV); swift test $(SWIFT_FLAGS) --skip-build --skip EndToEndTests
+	$(ENV); CDRA_BIN_DIR="$$(swift build $(SWIFT_FLAGS) --show-bin-path)" \
+	  swift test $(SWIFT_FLAGS) --skip-build --filter EndToEndTests
+
+bench-bus: build
+	$(ENV); "$$(swift build $(SWIFT_FLAGS) --show-bin-path)/cdra" bench bus --events 50000
+
+bench-lm: stack-up
+	Compose/local/bench-lm.sh
 
 clean:
 	rm -rf .build bench-results

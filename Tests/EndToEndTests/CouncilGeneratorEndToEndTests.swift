@@ -61,10 +61,6 @@ struct CouncilGeneratorEndToEndTests {
             change(&object)
             return [UInt8](try JSONSerialization.data(withJSONObject: object))
         }
-        var big = valid[0]
-        big.payload.queryID = "oversized-\(context.suffix)"
-        big.eventID = UUID()
-        big.payload.question = String(repeating: "very long question ", count: 5_000)
         let bad: [(String, [UInt8])] = [
             ("malformedJSON", Array("{\"event_id\": \"not closed".utf8)),
             ("unknownType", try mutated(valid[1]) { $0["type"] = "query_teleported"; $0["event_id"] = UUID().uuidString }),
@@ -125,13 +121,9 @@ struct CouncilGeneratorEndToEndTests {
     // MARK: - Helpers
 
     private func restartPostgres() throws {
-        let script = EndToEndContext.repositoryRoot.appendingPathComponent("Compose/local/stack.sh")
-        let process = Process()
-        process.executableURL = script
-        process.arguments = ["restart-pg"]
-        try process.run()
-        process.waitUntilExit()
-        #expect(process.terminationStatus == 0, "stack.sh restart-pg failed")
+        let script = EndToEndContext.repositoryRoot.appendingPathComponent("Compose/local/stack.sh").path
+        let status = try ChildProcess.runToCompletion(script, ["restart-pg"])
+        #expect(status == 0, "stack.sh restart-pg failed with status \(status)")
     }
 
     private func collectEventIDs(bus: any MessageBus, topic: String, group: String, until expected: Int) async throws -> Set<UUID> {

@@ -143,7 +143,8 @@ final class ChildProcess: @unchecked Sendable {
     func kill() {
         guard process.isRunning else { return }
         Foundation.kill(process.processIdentifier, SIGKILL)
-        process.waitUntilExit()
+        let deadline = Date().addingTimeInterval(10)
+        while process.isRunning && Date() < deadline { usleep(20_000) }
     }
 
     /// SIGTERM, then wait for a clean exit; returns the exit status.
@@ -157,6 +158,25 @@ final class ChildProcess: @unchecked Sendable {
     }
 
     var log: String { (try? String(contentsOf: logURL, encoding: .utf8)) ?? "" }
+
+    /// Runs a program to completion and returns its exit status. Spawned and reaped directly:
+    /// Foundation's `Process.waitUntilExit` can miss the exit of a script whose children
+    /// daemonize (pg_ctl starting the server) and wait forever.
+    static func runToCompletion(_ path: String, _ arguments: [String]) throws -> Int32 {
+        var pid: pid_t = 0
+        let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
+        defer { for pointer in argv { free(pointer) } }
+        let spawned = posix_spawn(&pid, path, nil, nil, argv, environ)
+        guard spawned == 0 else {
+            throw POSIXError(POSIXErrorCode(rawValue: spawned) ?? .EINVAL)
+        }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 {
+            guard errno == EINTR else { throw POSIXError(POSIXErrorCode(rawValue: errno) ?? .ECHILD) }
+        }
+        // WIFEXITED / WEXITSTATUS, which Swift does not import as functions.
+        return (status & 0x7f) == 0 ? (status >> 8) & 0xff : -1
+    }
 
     deinit { if process.isRunning { kill() } }
 }
