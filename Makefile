@@ -28,7 +28,7 @@ test: stack-up
 	$(ENV); swift build $(SWIFT_FLAGS) --build-tests
 	$(ENV); swift test $(SWIFT_FLAGS) --skip-build --skip EndToEndTests
 	$(ENV); CDRA_BIN_DIR="$$(swift build $(SWIFT_FLAGS) --show-bin-path)" \
-	  swift test $(SWIFT_FLAGS) --skip-build --filter EndToEndTests
+	  swift test $(SWIFT_FLAGS) --skip-build --no-parallel --filter EndToEndTests
 
 bench-bus: build
 	$(ENV); "$$(swift build $(SWIFT_FLAGS) --show-bin-path)/cdra" bench bus --events 50000

@@ -99,10 +99,17 @@ struct SubmitCommand: AsyncParsableCommand {
         let progress = ProgressLine(label: "processed by \(consumer)", total: ids.count)
         let start = Date()
         while true {
-            let done = try await database.withConnection { connection in
-                try connection.execute(
-                    "SELECT count(*) FROM processed_events WHERE consumer = $1 AND event_id = ANY($2::uuid[])",
-                    [.text(consumer), .uuidArray(ids)])[0].int(0) ?? 0
+            let done: Int
+            do {
+                done = try await database.withConnection { connection in
+                    try connection.execute(
+                        "SELECT count(*) FROM processed_events WHERE consumer = $1 AND event_id = ANY($2::uuid[])",
+                        [.text(consumer), .uuidArray(ids)])[0].int(0) ?? 0
+                }
+            } catch let error as StoreError where error.isRetriable {
+                // The database is restarting or briefly unreachable: keep waiting.
+                try await Task.sleep(for: .seconds(1))
+                continue
             }
             progress.update(to: done)
             if done >= ids.count { break }

@@ -162,11 +162,13 @@ final class ChildProcess: @unchecked Sendable {
     /// Runs a program to completion and returns its exit status. Spawned and reaped directly:
     /// Foundation's `Process.waitUntilExit` can miss the exit of a script whose children
     /// daemonize (pg_ctl starting the server) and wait forever.
-    static func runToCompletion(_ path: String, _ arguments: [String]) throws -> Int32 {
+    static func runToCompletion(_ path: String, _ arguments: [String], environment: [String: String]? = nil) throws -> Int32 {
         var pid: pid_t = 0
         let argv: [UnsafeMutablePointer<CChar>?] = ([path] + arguments).map { strdup($0) } + [nil]
         defer { for pointer in argv { free(pointer) } }
-        let spawned = posix_spawn(&pid, path, nil, nil, argv, environ)
+        let envp: [UnsafeMutablePointer<CChar>?]? = environment.map { $0.map { strdup("\($0.key)=\($0.value)") } + [nil] }
+        defer { envp?.forEach { free($0) } }
+        let spawned = envp.map { posix_spawn(&pid, path, nil, nil, argv, $0) } ?? posix_spawn(&pid, path, nil, nil, argv, environ)
         guard spawned == 0 else {
             throw POSIXError(POSIXErrorCode(rawValue: spawned) ?? .EINVAL)
         }
