@@ -106,7 +106,7 @@ struct SubmitCommand: AsyncParsableCommand {
                         "SELECT count(*) FROM processed_events WHERE consumer = $1 AND event_id = ANY($2::uuid[])",
                         [.text(consumer), .uuidArray(ids)])[0].int(0) ?? 0
                 }
-            } catch let error as StoreError where error.isRetriable {
+            } catch let error as StoreError where error.isRetriable && Date().timeIntervalSince(start) < timeout {
                 // The database is restarting or briefly unreachable: keep waiting.
                 try await Task.sleep(for: .seconds(1))
                 continue
