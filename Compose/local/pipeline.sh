@@ -44,4 +44,5 @@ cleanup; pids=()
 
 step "what is stored"
 "$BIN/cdra" status --group "$GROUP"
-"$BIN/cdra" sql annotation-overview --limit 5
+"$BIN/cdra" sql persona-summary
+"$BIN/cdra" sql council-recall --limit 60

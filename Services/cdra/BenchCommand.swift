@@ -28,10 +28,19 @@ struct BusBench: AsyncParsableCommand {
     var partitions = 4
 
     @Option(help: "Largest batch a consumer handles (one transaction each).")
-    var maxBatch = 500
+    var maxBatch = 1000
+
+    @Option(help: "Consumers in the group (each with its own database connection).")
+    var consumers = 2
 
     @Option(help: "Where to write the JSON results.")
     var out = "bench-results/bus.json"
+
+    func validate() throws {
+        guard events > 0, partitions > 0, consumers > 0, maxBatch > 0 else {
+            throw ValidationError("--events, --partitions, --consumers and --max-batch must be positive")
+        }
+    }
 
     func run() async throws {
         ServiceLogging.bootstrap(service: "cdra-bench", level: .warning, format: options.logFormat)
@@ -42,6 +51,7 @@ struct BusBench: AsyncParsableCommand {
 
         var dbConfig = options.databaseConfiguration(applicationName: "cdra-bench")
         dbConfig.schema = schema
+        dbConfig.poolSize = max(2, consumers)
         let database = Database(configuration: dbConfig)
         try await Migrator.migrate(database)
         let bus = try KafkaBus(configuration: options.kafkaConfiguration(), logger: logger)
@@ -50,10 +60,7 @@ struct BusBench: AsyncParsableCommand {
         let codec = EventCodec()
         let latencies = LatencyRecorder(capacity: events)
         let stored = StoredCounter()
-        let processor = EventProcessor<QuerySubmitted>(
-            bus: bus, topic: topic, group: "bench-\(suffix)",
-            configuration: EventProcessorConfiguration(maxBatch: maxBatch), logger: logger
-        ) { batch in
+        let handler: @Sendable ([DecodedEvent<QuerySubmitted>]) async throws -> Void = { batch in
             let rows = batch.map { ($0.envelope.eventID, $0.message.topic, $0.message.partition, $0.message.offset, $0.envelope.payload) }
             let fresh = try await database.transaction { connection in
                 try QueryRepository(connection).storeSubmittedQueries(
@@ -64,10 +71,19 @@ struct BusBench: AsyncParsableCommand {
             latencies.record(batch.map { now.timeIntervalSince($0.envelope.producedAt) })
             stored.add(fresh)
         }
-        let consumerTask = Task { try await processor.run() }
+        let group = "bench-\(suffix)"
+        let consumerTasks = (0..<consumers).map { _ in
+            Task {
+                try await EventProcessor<QuerySubmitted>(
+                    bus: bus, topic: topic, group: group,
+                    configuration: EventProcessorConfiguration(maxBatch: maxBatch), logger: logger,
+                    handler: handler
+                ).run()
+            }
+        }
 
-        // Let the consumer join its group before the clock starts.
-        try await Task.sleep(for: .seconds(1))
+        // Let the consumers join their group before the clock starts.
+        try await Task.sleep(for: .seconds(4))
         FileHandle.standardError.write(Data("bench: producing \(events) events to \(topic)\n".utf8))
         let start = Date()
         var sent = 0
@@ -90,18 +106,18 @@ struct BusBench: AsyncParsableCommand {
             if Date().timeIntervalSince(start) > 600 { throw ValidationError("timed out: stored \(stored.value) of \(events)") }
         }
         let elapsed = Date().timeIntervalSince(start)
-        consumerTask.cancel()
-        _ = try? await consumerTask.value
+        for task in consumerTasks { task.cancel() }
+        for task in consumerTasks { _ = try? await task.value }
         try? await database.withConnection { try $0.execute("DROP SCHEMA \(PostgresConnection.quoteIdentifier(schema)) CASCADE") }
         database.shutdown()
 
         let sorted = latencies.sorted()
         let result = BusBenchResult(
-            events: events, partitions: partitions, maxBatch: maxBatch,
+            events: events, partitions: partitions, consumers: consumers, maxBatch: maxBatch,
             eventsPerSecond: Double(events) / elapsed, produceEventsPerSecond: Double(events) / produced,
             p50Milliseconds: percentile(sorted, 0.50) * 1000, p99Milliseconds: percentile(sorted, 0.99) * 1000,
             elapsedSeconds: elapsed)
-        print(String(format: "events            %d (partitions %d, batch ≤ %d)", events, partitions, maxBatch))
+        print(String(format: "events            %d (partitions %d, %d consumers, batch ≤ %d)", events, partitions, consumers, maxBatch))
         print(String(format: "produced          %.0f events/s", result.produceEventsPerSecond))
         print(String(format: "stored end to end %.0f events/s", result.eventsPerSecond))
         print(String(format: "latency p50       %.1f ms", result.p50Milliseconds))
@@ -119,6 +135,7 @@ struct BusBench: AsyncParsableCommand {
 struct BusBenchResult: Codable {
     var events: Int
     var partitions: Int
+    var consumers: Int
     var maxBatch: Int
     var eventsPerSecond: Double
     var produceEventsPerSecond: Double
@@ -127,7 +144,7 @@ struct BusBenchResult: Codable {
     var elapsedSeconds: Double
 
     enum CodingKeys: String, CodingKey {
-        case events, partitions, maxBatch = "max_batch", eventsPerSecond = "events_per_s"
+        case events, partitions, consumers, maxBatch = "max_batch", eventsPerSecond = "events_per_s"
         case produceEventsPerSecond = "produce_events_per_s", p50Milliseconds = "p50_ms"
         case p99Milliseconds = "p99_ms", elapsedSeconds = "elapsed_s"
     }

@@ -16,6 +16,7 @@ struct SQLCommand: AsyncParsableCommand {
         case queryTopics = "query-topics"
         case annotationOverview = "annotation-overview"
         case personaSummary = "persona-summary"
+        case councilRecall = "council-recall"
         case latestEvaluations = "latest-evaluations"
 
         var relation: String { "v_" + rawValue.replacingOccurrences(of: "-", with: "_") }
@@ -34,7 +35,7 @@ struct SQLCommand: AsyncParsableCommand {
         let database = Database(configuration: options.databaseConfiguration(applicationName: "cdra-sql"))
         defer { database.shutdown() }
         // The relation name comes from the fixed list above, never from free text.
-        let sql = "SELECT * FROM \(view.relation) LIMIT $1"
+        let sql = "SELECT * FROM \(view.relation) ORDER BY 1 LIMIT $1"
         let limit = self.limit
         let table = try await database.withConnection { connection -> [[String]] in
             let result = try connection.execute(sql, [.int(limit)])
