@@ -185,7 +185,7 @@ public struct EventCodec: Sendable {
     }
 
     /// A one-line description of a decoding failure that names the offending field path.
-    static func describe(_ error: any Error) -> String {
+    public static func describe(_ error: any Error) -> String {
         guard let error = error as? DecodingError else { return "\(error)" }
         func path(_ codingPath: [any CodingKey]) -> String {
             var text = ""

@@ -14,7 +14,7 @@ public enum CouncilBatchInput {
         if object["query_id"] != nil && object["profile"] != nil {
             let query: QuerySubmitted
             do { query = try EventCodec.makeDecoder().decode(QuerySubmitted.self, from: record.bytes) }
-            catch { throw SchemaViolation([DecodingErrorText.describe(error)]) }
+            catch { throw SchemaViolation([EventCodec.describe(error)]) }
             let problems = query.validationProblems()
             if !problems.isEmpty { throw SchemaViolation(problems) }
             return query

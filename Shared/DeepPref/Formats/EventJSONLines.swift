@@ -38,7 +38,7 @@ public enum EventJSONLines {
                 if found.isEmpty { batch.records.append(value) }
                 else { batch.problems.append(RecordProblem(file: url.path, line: record.line, reason: found.joined(separator: "; "))) }
             } catch {
-                batch.problems.append(RecordProblem(file: url.path, line: record.line, reason: DecodingErrorText.describe(error)))
+                batch.problems.append(RecordProblem(file: url.path, line: record.line, reason: EventCodec.describe(error)))
             }
         }
         return batch
