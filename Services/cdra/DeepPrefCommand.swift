@@ -5,5 +5,5 @@ struct DeepPrefCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "deeppref",
         abstract: "Build the DeepPref benchmark and import PrefEval pairs.",
-        subcommands: [DeepPrefBuildCommand.self, DeepPrefImportPrefEvalCommand.self])
+        subcommands: [DeepPrefBuildCommand.self, DeepPrefImportPrefEvalCommand.self, DeepPrefExportCommand.self, DeepPrefImportCommand.self])
 }
