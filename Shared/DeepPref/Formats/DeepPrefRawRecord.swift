@@ -175,13 +175,7 @@ public struct DeepPrefRawRecord: Sendable, Equatable {
 
     /// Reads a JSON Lines file or a JSON array of raw records; bad records are reported by line.
     public static func read(_ url: URL) -> RecordBatch<DeepPrefRawRecord> {
-        let raw = JSONRecordReader.read(url)
-        var batch = RecordBatch<DeepPrefRawRecord>(problems: raw.problems)
-        for record in raw.records {
-            do { batch.records.append(try DeepPrefRawRecord(json: record.object)) }
-            catch { batch.problems.append(RecordProblem(file: url.path, line: record.line, reason: "\(error)")) }
-        }
-        return batch
+        JSONRecordReader.read(url) { try DeepPrefRawRecord(json: $0.object) }
     }
 
     /// Stage of step `i` (0-based) of an `n`-step chain: the five stages spread in order.

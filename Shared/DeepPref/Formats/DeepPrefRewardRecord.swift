@@ -200,12 +200,6 @@ public struct DeepPrefRewardRecord: Sendable, Equatable {
     // MARK: - Files
 
     public static func read(_ url: URL) -> RecordBatch<DeepPrefRewardRecord> {
-        let raw = JSONRecordReader.read(url)
-        var batch = RecordBatch<DeepPrefRewardRecord>(problems: raw.problems)
-        for record in raw.records {
-            do { batch.records.append(try DeepPrefRewardRecord(json: record.object)) }
-            catch { batch.problems.append(RecordProblem(file: url.path, line: record.line, reason: "\(error)")) }
-        }
-        return batch
+        JSONRecordReader.read(url) { try DeepPrefRewardRecord(json: $0.object) }
     }
 }

@@ -16,6 +16,18 @@ public enum JSONRecordReader {
         public var bytes: Data
     }
 
+    /// Reads the file and turns each record into a value with `parse`; a record `parse` rejects
+    /// becomes a problem at its line, with the error as the reason.
+    public static func read<Record>(_ url: URL, parse: (RawRecord) throws -> Record) -> RecordBatch<Record> {
+        let raw = read(url)
+        var batch = RecordBatch<Record>(problems: raw.problems)
+        for record in raw.records {
+            do { batch.records.append(try parse(record)) }
+            catch { batch.problems.append(RecordProblem(file: url.path, line: record.line, reason: "\(error)")) }
+        }
+        return batch
+    }
+
     public static func read(_ url: URL, file: String? = nil) -> RecordBatch<RawRecord> {
         let name = file ?? url.path
         do {

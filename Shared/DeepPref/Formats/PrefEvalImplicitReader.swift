@@ -15,13 +15,7 @@ import Events
 public enum PrefEvalImplicitReader {
     public static func read(_ url: URL, topic: String? = nil) -> RecordBatch<PrefEvalImplicitPair> {
         let name = topic ?? url.deletingPathExtension().lastPathComponent
-        let raw = JSONRecordReader.read(url)
-        var batch = RecordBatch<PrefEvalImplicitPair>(problems: raw.problems)
-        for record in raw.records {
-            do { batch.records.append(try pair(record.object, topic: name, position: record.position)) }
-            catch { batch.problems.append(RecordProblem(file: url.path, line: record.line, reason: "\(error)")) }
-        }
-        return batch
+        return JSONRecordReader.read(url) { try pair($0.object, topic: name, position: $0.position) }
     }
 
     /// One record; `position` is its index in the file (PrefEval aligns its files by position).
