@@ -9,6 +9,7 @@
 # the best round, so a burst of someone else's load hurts neither side more than the other.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+source Compose/local/env.sh   # OPENBLAS_CORETYPE, for both the Swift and the PyTorch side
 
 STEPS=${LM_BENCH_STEPS:-10}
 NEW=${LM_BENCH_NEW_TOKENS:-64}

@@ -37,7 +37,7 @@ struct BenchCommand: ParsableCommand {
             BLAS.parallelSgemm(transA: false, transB: false, m: n, n: n, k: n, alpha: 1, a: a.data, lda: n, b: b.data, ldb: n, beta: 0, c: c.data, ldc: n)
             sgemmGflops = max(sgemmGflops, 2 * Double(n * n * n) / (now() - t0) / 1e9)
         }
-        print(String(format: "sgemm %dx%dx%d: %.1f GFLOP/s", n, n, n, sgemmGflops))
+        print(String(format: "sgemm %dx%dx%d: %.1f GFLOP/s (OpenBLAS kernels: %@)", n, n, n, sgemmGflops, BLAS.coreName))
 
         // training
         let model = try Transformer(config: config, seed: 1)

@@ -12,6 +12,15 @@ public enum BLAS {
     /// between the many mid-sized calls of a training step, and attention runs its per-head
     /// products on different workers instead of splitting each tiny product.
     /// Set `LM_OPENBLAS_THREADING=1` in the environment to let OpenBLAS thread instead (for comparison).
+    /// The kernel family OpenBLAS chose at load time, e.g. `Haswell`, `SkylakeX` or `Prescott`.
+    /// It reads the CPU's identity, and under some hypervisors sees an unknown CPU and falls back
+    /// to old SSE3 kernels ("Prescott"), several times slower; the environment variable
+    /// `OPENBLAS_CORETYPE` (set by Compose/local/env.sh from the CPU's flags) overrides it.
+    public static var coreName: String {
+        guard let name = openblas_get_corename() else { return "unknown" }
+        return String(cString: name)
+    }
+
     public static func setThreadCount(_ count: Int) {
         precondition(count >= 1)
         _ = defaultConfiguration
