@@ -90,8 +90,10 @@ struct TrainCommand: ParsableCommand {
             let eta = (now() - start) / Double(done) * Double(steps - done)
             let width = 24, filled = width * done / steps
             let bar = String(repeating: "=", count: filled) + String(repeating: " ", count: width - filled)
-            let line = String(format: "\rstep %d/%d [%@] loss %.4f (avg %.4f) val %.4f | |g| %.2f lr %.2e | %.0f tok/s | ETA %@   ",
-                              done, steps, bar, loss, smoothed, lastValidation, norm, schedule.rate(at: step), tokPerSecond,
+            // No validation loss until the first evaluation.
+            let validation = lastValidation.isNaN ? "  -   " : String(format: "%.4f", lastValidation)
+            let line = String(format: "\rstep %d/%d [%@] loss %.4f (avg %.4f) val %@ | |g| %.2f lr %.2e | %.0f tok/s | ETA %@   ",
+                              done, steps, bar, loss, smoothed, validation, norm, schedule.rate(at: step), tokPerSecond,
                               formatDuration(eta))
             print(line, terminator: "")
             fflush(stdout)
