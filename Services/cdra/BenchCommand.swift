@@ -58,8 +58,8 @@ struct BusBench: AsyncParsableCommand {
         try await bus.createTopic(topic, partitions: partitions)
 
         let codec = EventCodec()
-        let latencies = LatencyRecorder(capacity: events)
-        let stored = StoredCounter()
+        let latencies = Locked([Double]())  // seconds from produced_at to stored
+        let stored = Locked(0)
         let handler: @Sendable ([DecodedEvent<QuerySubmitted>]) async throws -> Void = { batch in
             let rows = batch.map { ($0.envelope.eventID, $0.message.topic, $0.message.partition, $0.message.offset, $0.envelope.payload) }
             let fresh = try await database.transaction { connection in
@@ -68,8 +68,9 @@ struct BusBench: AsyncParsableCommand {
                     consumer: "bench")
             }
             let now = Date()
-            latencies.record(batch.map { now.timeIntervalSince($0.envelope.producedAt) })
-            stored.add(fresh)
+            let batchLatencies = batch.map { now.timeIntervalSince($0.envelope.producedAt) }
+            latencies.withLock { $0.append(contentsOf: batchLatencies) }
+            stored.withLock { $0 += fresh }
         }
         let group = "bench-\(suffix)"
         let consumerTasks = (0..<consumers).map { _ in
@@ -101,9 +102,9 @@ struct BusBench: AsyncParsableCommand {
             sent += n
         }
         let produced = Date().timeIntervalSince(start)
-        while stored.value < events {
+        while stored.current < events {
             try await Task.sleep(for: .milliseconds(20))
-            if Date().timeIntervalSince(start) > 600 { throw ValidationError("timed out: stored \(stored.value) of \(events)") }
+            if Date().timeIntervalSince(start) > 600 { throw ValidationError("timed out: stored \(stored.current) of \(events)") }
         }
         let elapsed = Date().timeIntervalSince(start)
         for task in consumerTasks { task.cancel() }
@@ -111,7 +112,7 @@ struct BusBench: AsyncParsableCommand {
         try? await database.withConnection { try $0.execute("DROP SCHEMA \(PostgresConnection.quoteIdentifier(schema)) CASCADE") }
         database.shutdown()
 
-        let sorted = latencies.sorted()
+        let sorted = latencies.current.sorted()
         let result = BusBenchResult(
             events: events, partitions: partitions, consumers: consumers, maxBatch: maxBatch,
             eventsPerSecond: Double(events) / elapsed, produceEventsPerSecond: Double(events) / produced,
@@ -156,20 +157,4 @@ struct BusBenchResult: Codable {
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         try encoder.encode(self).write(to: url)
     }
-}
-
-/// Thread-safe collection of latencies, in seconds.
-final class LatencyRecorder: @unchecked Sendable {
-    private let lock = NSLock()
-    private var values: [Double]
-    init(capacity: Int) { values = []; values.reserveCapacity(capacity) }
-    func record(_ batch: [Double]) { lock.lock(); values.append(contentsOf: batch); lock.unlock() }
-    func sorted() -> [Double] { lock.lock(); defer { lock.unlock() }; return values.sorted() }
-}
-
-final class StoredCounter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var count = 0
-    func add(_ n: Int) { lock.lock(); count += n; lock.unlock() }
-    var value: Int { lock.lock(); defer { lock.unlock() }; return count }
 }

@@ -13,21 +13,27 @@ enum PublishedFormat: String, ExpressibleByArgument, CaseIterable {
     case rm
 }
 
-struct DeepPrefExportCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "export",
-        abstract: "Write annotations (cdra council annotate output) as published DeepPref records (a JSON array).")
-
-    @Option(name: .customLong("in"), help: "Annotation JSONL, one annotated query per line.")
+/// What both conversions take: where from, which published shape, where to.
+struct ConversionOptions: ParsableArguments {
+    @Option(name: .customLong("in"), help: "Input: annotation JSONL (export) or published records, a JSON array or JSON Lines (import).")
     var input: String
 
     @Option(help: "raw (thought trees) or rm (reward-model records).")
     var format: PublishedFormat
 
-    @Option(help: "Output JSON file.")
+    @Option(help: "Output: a JSON array of published records (export) or annotation JSONL (import).")
     var out: String
+}
+
+struct DeepPrefExportCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "export",
+        abstract: "Write annotations (cdra council annotate output) as published DeepPref records (a JSON array).")
+
+    @OptionGroup var conversion: ConversionOptions
 
     func run() throws {
+        let (input, format, out) = (conversion.input, conversion.format, conversion.out)
         let read = AnnotatedQueryLines.read(input)
         for problem in read.problems { StandardError.write("\(problem)") }
         let records: [[String: Any]] = read.pairs.map { query, annotation in
@@ -50,16 +56,10 @@ struct DeepPrefImportCommand: ParsableCommand {
         commandName: "import",
         abstract: "Read published DeepPref records (raw or rm) into annotation JSONL.")
 
-    @Option(name: .customLong("in"), help: "A JSON array or JSON Lines file of published records.")
-    var input: String
-
-    @Option(help: "raw (thought trees) or rm (reward-model records).")
-    var format: PublishedFormat
-
-    @Option(help: "Output annotation JSONL.")
-    var out: String
+    @OptionGroup var conversion: ConversionOptions
 
     func run() throws {
+        let (input, format, out) = (conversion.input, conversion.format, conversion.out)
         let url = URL(fileURLWithPath: input)
         let pairs: [(QuerySubmitted, CouncilAnnotation)]
         let problems: [RecordProblem]

@@ -16,6 +16,8 @@ struct CouncilGenerator: Sendable {
     let bus: any MessageBus
     let annotationsTopic: String
     let producer: String
+    /// Encodes the published events (same size limit as the consumer's).
+    let codec: EventCodec
     let logger: Logger
 
     private static let annotated = Counter(label: "cdra_council_annotated_total")
@@ -36,11 +38,16 @@ struct CouncilGenerator: Sendable {
              offset: event.message.offset, payload: event.envelope.payload)
         }
         let freshAnnotations = zip(fresh, annotations).map { event, annotation in
-            (annotation: annotation, sourceEventID: event.envelope.eventID)
+            (annotation: annotation, sourceEventID: Self.annotationEventID(for: event))
         }
-        try await database.transaction { connection in
+        // One transaction claims the events, writes what is new and reads back what is stored for
+        // the whole batch: a replayed event republishes exactly the annotation the database holds.
+        let queryIDs = batch.map(\.envelope.payload.queryID)
+        let backend = council.name
+        let stored = try await database.transaction { connection in
             try QueryRepository(connection).storeSubmittedQueries(rows, consumer: Self.consumerName)
             try AnnotationRepository(connection).store(freshAnnotations)
+            return try AnnotationRepository(connection).load(queryIDs: queryIDs, backend: backend)
         }
         Self.annotated.increment(by: fresh.count)
         if fresh.count < batch.count { Self.replayed.increment(by: batch.count - fresh.count) }
@@ -48,11 +55,6 @@ struct CouncilGenerator: Sendable {
         // Publish for the whole batch, replays included: a crash between the database commit and
         // this send must not lose the annotation event. Event ids derive from the query event, so
         // consumers drop the repeats.
-        let stored = try await database.withConnection { connection in
-            try AnnotationRepository(connection).load(queryIDs: batch.map(\.envelope.payload.queryID),
-                                                      backend: council.name)
-        }
-        let codec = EventCodec()
         var messages: [OutgoingMessage] = []
         messages.reserveCapacity(batch.count)
         for event in batch {
@@ -61,11 +63,16 @@ struct CouncilGenerator: Sendable {
             let envelope = EventEnvelope(
                 payload: AnnotationProduced(query: query, annotation: annotation), producer: producer,
                 correlationID: event.envelope.correlationID ?? query.queryID,
-                eventID: DerivedEventID.make(from: event.envelope.eventID, purpose: .annotation))
+                eventID: Self.annotationEventID(for: event))
             messages.append(OutgoingMessage(topic: annotationsTopic, key: Array(query.queryID.utf8),
                                             value: try codec.encode(envelope)))
         }
         try await bus.send(messages)
+    }
+
+    /// The id of the `annotation_produced` event for a query event: the same on every replay.
+    private static func annotationEventID(for event: DecodedEvent<QuerySubmitted>) -> UUID {
+        DerivedEventID.make(from: event.envelope.eventID, purpose: .annotation)
     }
 
     /// Annotates queries concurrently, keeping their order; the first failure fails the batch (the

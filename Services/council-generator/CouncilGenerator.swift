@@ -58,11 +58,12 @@ struct CouncilGeneratorCommand: AsyncParsableCommand {
         try await bus.createTopic(annotationsTopic, partitions: partitions)
 
         let council = try backend.makeBackend()
+        let codec = EventCodec(maxEventBytes: options.maxEventBytes)
         let generator = CouncilGenerator(
             council: council, database: database, bus: bus, annotationsTopic: annotationsTopic,
-            producer: "council-generator/\(replicaID)", logger: logger)
+            producer: "council-generator/\(replicaID)", codec: codec, logger: logger)
         var processorConfiguration = EventProcessorConfiguration(maxBatch: maxBatch)
-        processorConfiguration.codec = EventCodec(maxEventBytes: options.maxEventBytes)
+        processorConfiguration.codec = codec
         let processor = EventProcessor<QuerySubmitted>(
             bus: bus, topic: queriesTopic, group: group, configuration: processorConfiguration,
             logger: logger, handler: { batch in try await generator.handle(batch) })

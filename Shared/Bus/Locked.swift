@@ -1,21 +1,22 @@
 import Foundation
 
-/// A value guarded by a lock, for state shared between librdkafka's threads and Swift tasks.
-final class Locked<Value>: @unchecked Sendable {
+/// A value guarded by a lock, for state shared between threads (librdkafka's, a server's) and
+/// Swift tasks.
+public final class Locked<Value>: @unchecked Sendable {
     private let lock = NSLock()
     private var value: Value
 
-    init(_ value: Value) {
+    public init(_ value: Value) {
         self.value = value
     }
 
-    func withLock<Result>(_ body: (inout Value) throws -> Result) rethrows -> Result {
+    public func withLock<Result>(_ body: (inout Value) throws -> Result) rethrows -> Result {
         lock.lock()
         defer { lock.unlock() }
         return try body(&value)
     }
 
-    var current: Value {
+    public var current: Value {
         withLock { $0 }
     }
 }

@@ -1,3 +1,4 @@
+import Bus
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Darwin)
@@ -65,7 +66,7 @@ public final class OperationsServer: Service, @unchecked Sendable {
         var activeConnections: Set<Int32> = []
         var finishedWaiter: CheckedContinuation<Void, Never>?
     }
-    private let state = LockedValue(State())
+    private let state = Locked(State())
     private let connectionsDrained = NSCondition()
 
     public init(configuration: Configuration, service: String, healthChecks: [HealthCheck] = [],
@@ -420,7 +421,7 @@ public final class OperationsServer: Service, @unchecked Sendable {
         guard !healthChecks.isEmpty else { return [] }
         let clock = ContinuousClock()
         let start = clock.now
-        let results = LockedValue([Int: (Bool, Duration)]())
+        let results = Locked([Int: (Bool, Duration)]())
         let done = DispatchSemaphore(value: 0)
         var tasks: [Task<Void, Never>] = []
         for (index, check) in healthChecks.enumerated() {

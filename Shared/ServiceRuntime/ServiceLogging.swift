@@ -1,3 +1,4 @@
+import Bus
 import Logging
 
 /// Process-wide logging set-up: swift-log's `LoggingSystem` with ``ServiceLogHandler`` writing to
@@ -13,8 +14,8 @@ public enum ServiceLogging {
         var format: ServiceOptions.LogFormat
     }
 
-    private static let settings = LockedValue(Settings(service: "cdra", level: .info, format: .text))
-    private static let bootstrapped = LockedValue(false)
+    private static let settings = Locked(Settings(service: "cdra", level: .info, format: .text))
+    private static let bootstrapped = Locked(false)
 
     /// Routes every `Logger` created from now on to standard error, at `level`, in `format`, with
     /// `service` on every line.

@@ -66,16 +66,20 @@ public enum JSONRecordReader {
             return RecordBatch(records: [RawRecord(line: nonBlank[0].0, position: 0, object: object, bytes: Data(bytes))])
         }
         for (number, slice) in nonBlank {
-            let data = Data(slice)
-            switch parseObject(data) {
-            case .success(let object):
-                batch.records.append(RawRecord(line: number, position: position, object: object, bytes: data))
-            case .failure(let reason):
-                batch.problems.append(RecordProblem(file: file, line: number, reason: reason.description))
-            }
+            append(Data(slice), line: number, position: position, file: file, to: &batch)
             position += 1
         }
         return batch
+    }
+
+    /// Parses one record's bytes into the batch: a record, or a problem at its line.
+    private static func append(_ data: Data, line: Int, position: Int, file: String, to batch: inout RecordBatch<RawRecord>) {
+        switch parseObject(data) {
+        case .success(let object):
+            batch.records.append(RawRecord(line: line, position: position, object: object, bytes: data))
+        case .failure(let reason):
+            batch.problems.append(RecordProblem(file: file, line: line, reason: reason.description))
+        }
     }
 
     // MARK: - JSON array
@@ -98,13 +102,7 @@ public enum JSONRecordReader {
                 batch.problems.append(RecordProblem(file: file, line: elementLine, reason: "empty array element"))
                 return
             }
-            let data = Data(slice)
-            switch parseObject(data) {
-            case .success(let object):
-                batch.records.append(RawRecord(line: elementLine, position: position, object: object, bytes: data))
-            case .failure(let reason):
-                batch.problems.append(RecordProblem(file: file, line: elementLine, reason: reason.description))
-            }
+            append(Data(slice), line: elementLine, position: position, file: file, to: &batch)
             position += 1
         }
         var i = open + 1
