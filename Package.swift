@@ -46,21 +46,23 @@ let package = Package(
             providers: [.apt(["libopenblas-dev"])]),
 
         // MARK: - Shared libraries
+        .target(name: "Resilience", path: "Shared/Resilience", swiftSettings: swiftSettings),
+        .target(name: "Settings", path: "Shared/Settings", swiftSettings: swiftSettings),
         .target(name: "Tensor", dependencies: ["COpenBLAS"], path: "Shared/Tensor",
                 swiftSettings: computeSettings),
         .target(name: "LanguageModel", dependencies: ["Tensor"], path: "Shared/LanguageModel",
                 swiftSettings: computeSettings),
-        .target(name: "Events", path: "Shared/Events", swiftSettings: swiftSettings),
-        .target(name: "DeepPref", dependencies: ["Events"], path: "Shared/DeepPref",
+        .target(name: "Events", dependencies: ["Resilience"], path: "Shared/Events", swiftSettings: swiftSettings),
+        .target(name: "DeepPref", dependencies: ["Events", "Resilience", "Settings"], path: "Shared/DeepPref",
                 resources: [.copy("Knowledge")], swiftSettings: swiftSettings),
         .target(name: "Bus", dependencies: [
-                    "CRdKafka", "Events", .product(name: "Logging", package: "swift-log"),
+                    "CRdKafka", "Events", "Resilience", "Settings", .product(name: "Logging", package: "swift-log"),
                 ], path: "Shared/Bus", swiftSettings: swiftSettings, linkerSettings: rdkafkaRunpath),
         .target(name: "Store", dependencies: [
-                    "CLibPQ", "Events", .product(name: "Logging", package: "swift-log"),
+                    "CLibPQ", "Events", "Resilience", "Settings", .product(name: "Logging", package: "swift-log"),
                 ], path: "Shared/Store", swiftSettings: swiftSettings),
         .target(name: "ServiceRuntime", dependencies: [
-                    "Bus", "Store", "Events",
+                    "Bus", "Store", "Events", "Resilience", "Settings",
                     .product(name: "ArgumentParser", package: "swift-argument-parser"),
                     .product(name: "Logging", package: "swift-log"),
                     .product(name: "Metrics", package: "swift-metrics"),
@@ -71,7 +73,7 @@ let package = Package(
 
         // MARK: - Services
         .executableTarget(name: "cdra", dependencies: [
-                    "ServiceRuntime", "Bus", "Store", "Events", "DeepPref",
+                    "ServiceRuntime", "Bus", "Store", "Events", "DeepPref", "Resilience",
                     .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 ], path: "Services/cdra", swiftSettings: swiftSettings),
         .executableTarget(name: "CouncilGenerator", dependencies: [
@@ -90,10 +92,12 @@ let package = Package(
         .testTarget(name: "EventsTests", dependencies: ["Events"], swiftSettings: swiftSettings),
         .testTarget(name: "DeepPrefTests", dependencies: ["DeepPref", "Events"], exclude: ["Fixtures"],
                     swiftSettings: swiftSettings),
+        .testTarget(name: "ResilienceTests", dependencies: ["Resilience"], swiftSettings: swiftSettings),
+        .testTarget(name: "SettingsTests", dependencies: ["Settings"], swiftSettings: swiftSettings),
         .testTarget(name: "BusTests", dependencies: [
-                        "Bus", "Events", .product(name: "Logging", package: "swift-log"),
+                        "Bus", "Events", "Resilience", "ServiceRuntime", "Settings", .product(name: "Logging", package: "swift-log"),
                     ], swiftSettings: swiftSettings),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "Events"], swiftSettings: swiftSettings),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "Events", "Resilience", "ServiceRuntime"], swiftSettings: swiftSettings),
         .testTarget(name: "ServiceRuntimeTests", dependencies: [
                         "ServiceRuntime",
                         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -5,6 +5,7 @@ import Foundation
 import Logging
 import ServiceRuntime
 import Store
+import Resilience
 
 /// Benchmarks that print numbers (never timed tests).
 struct BenchCommand: AsyncParsableCommand {

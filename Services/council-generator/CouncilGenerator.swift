@@ -7,6 +7,7 @@ import Logging
 import ServiceLifecycle
 import ServiceRuntime
 import Store
+import Resilience
 
 /// The council generator: consumes `deeppref.queries.v1` in a consumer group, annotates every new
 /// query with the Cognitive Council, stores queries and annotations in PostgreSQL idempotently and
@@ -82,6 +83,3 @@ struct CouncilGeneratorCommand: AsyncParsableCommand {
 
 extension CouncilBackendName: ExpressibleByArgument {}
 
-// Rate limits, timeouts and an unreachable endpoint are retried by the event processor; invalid
-// model output is dead-lettered with the reason.
-extension CouncilError: RetriableError {}

@@ -1,6 +1,7 @@
 import Events
 import Foundation
 import Logging
+import Resilience
 
 /// Raw bus throughput, for `make bench`-style commands (not a test: it asserts nothing about speed).
 public enum BusBenchmark {

@@ -1,6 +1,8 @@
+import Resilience
+
 /// A failure of the message bus. ``isRetriable`` says whether the same operation may succeed later
 /// (a broker restarting, a rebalance) or will fail again (bad configuration, a message too large).
-public struct BusError: Error, Sendable, Equatable, CustomStringConvertible {
+public struct BusError: RetriableError, Sendable, Equatable, CustomStringConvertible {
     public enum Code: String, Sendable, Equatable {
         case brokerUnavailable  // no broker answered in time
         case deliveryFailed     // the broker did not acknowledge one or more messages

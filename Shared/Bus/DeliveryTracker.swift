@@ -1,5 +1,6 @@
 import CRdKafka
 import Foundation
+import Resilience
 
 /// Counts the delivery reports of one ``KafkaBus/send(_:)`` call and wakes it when every enqueued
 /// message has been acknowledged or has failed. Each enqueued message holds one retain on the

@@ -1,6 +1,7 @@
 import Events
 import Foundation
 import Logging
+import Resilience
 
 /// The consume loop every service runs: poll a batch, decode, dead-letter poison messages, hand the
 /// valid events to the handler, and commit the batch's offsets only after all of that succeeded.
@@ -248,7 +249,7 @@ public final class EventProcessor<P: EventPayload>: @unchecked Sendable {
                     logger.error("\(what) still failing after \(maxRetries) retries; giving up", metadata: ["error": "\(error)"])
                     throw error
                 }
-                let delay = configuration.backoff(attempt: attempt)
+                let delay = configuration.backoff.delay(attempt: attempt)
                 counters.withLock { $0.retries += 1 }
                 logger.warning("\(what) failed with a retriable error; retrying", metadata: [
                     "attempt": "\(attempt)", "delay_ms": "\(delay.roundedUpMilliseconds)", "error": "\(error)"])

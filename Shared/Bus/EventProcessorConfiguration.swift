@@ -1,4 +1,5 @@
 import Events
+import Resilience
 
 /// How an ``EventProcessor`` polls, retries and dead-letters.
 public struct EventProcessorConfiguration: Sendable {
@@ -17,14 +18,10 @@ public struct EventProcessorConfiguration: Sendable {
     public var maxRetries: Int? = nil {
         didSet { precondition((maxRetries ?? 0) >= 0, "maxRetries must not be negative") }
     }
-    /// Wait before the first retry; doubled at each further retry, up to ``maxBackoff``.
-    /// Default: 100 ms
-    public var initialBackoff: Duration = .milliseconds(100) {
-        didSet { precondition(initialBackoff > .zero, "initialBackoff must be positive") }
-    }
-    /// Default: 10 s
-    public var maxBackoff: Duration = .seconds(10) {
-        didSet { precondition(maxBackoff >= initialBackoff, "maxBackoff must be at least initialBackoff") }
+    /// Waits between retries of a failing batch.
+    /// Default: Backoff(initial: 100 ms, maximum: 10 s, jitter: 0.2)
+    public var backoff = Backoff(initial: .milliseconds(100), maximum: .seconds(10)) {
+        didSet { precondition(backoff.initial > .zero, "the initial backoff must be positive") }
     }
     /// Decodes and validates each message (size limit included).
     /// Default: EventCodec() (1 MiB limit)
@@ -56,20 +53,7 @@ public struct EventProcessorConfiguration: Sendable {
         self.maxBatch = maxBatch
         self.pollTimeout = pollTimeout
         self.maxRetries = maxRetries
-        self.initialBackoff = initialBackoff
-        self.maxBackoff = maxBackoff
+        self.backoff = Backoff(initial: initialBackoff, maximum: maxBackoff)
         self.codec = codec
-    }
-
-    /// The wait before retry number `attempt` (1-based): exponential, capped, with ±20% jitter so
-    /// that replicas failing together do not retry in lockstep.
-    func backoff(attempt: Int) -> Duration {
-        let base = initialBackoff.seconds * pow2(attempt - 1)
-        let capped = min(base, maxBackoff.seconds)
-        return .milliseconds(Int(capped * Double.random(in: 0.8...1.2) * 1000))
-    }
-
-    private func pow2(_ n: Int) -> Double {
-        n >= 62 ? Double.greatestFiniteMagnitude : Double(1 << max(0, n))
     }
 }

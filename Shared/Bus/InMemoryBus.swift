@@ -1,4 +1,5 @@
 import Foundation
+import Resilience
 
 /// The message bus inside one process, with Kafka's semantics where services depend on them:
 /// partitions chosen by key hash, per-key order, consumer groups that share partitions, offsets

@@ -1,6 +1,7 @@
 import CRdKafka
 import Foundation
 import Logging
+import Resilience
 
 /// The message bus over Kafka (librdkafka).
 ///

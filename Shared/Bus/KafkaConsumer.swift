@@ -1,6 +1,7 @@
 import CRdKafka
 import Foundation
 import Logging
+import Resilience
 
 /// One consumer-group member over its own librdkafka client. Every call on the client runs on one
 /// serial queue (a dedicated thread): polls block, and librdkafka serves rebalances inside them.

@@ -1,6 +1,8 @@
 import CRdKafka
 import Foundation
 import Logging
+import Resilience
+import Settings
 
 // The only file besides KafkaBus.swift and KafkaConsumer.swift that touches librdkafka: building
 // configurations, routing its logs and errors to swift-log, and classifying its error codes.
@@ -40,7 +42,7 @@ enum RdKafka {
             if result != RD_KAFKA_CONF_OK {
                 rd_kafka_conf_destroy(conf)
                 // librdkafka's message quotes the value; never echo a secret one.
-                let detail = KafkaConfiguration.isSecret(name)
+                let detail = Redaction.isSecretName(name)
                     ? "invalid value for '\(name)' (value redacted)"
                     : String(cString: errstr)
                 throw BusError(.configuration, "librdkafka rejected property '\(name)': \(detail)", isRetriable: false)

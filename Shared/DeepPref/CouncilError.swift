@@ -1,5 +1,7 @@
+import Resilience
+
 /// Why a council (or judge) backend could not produce a result.
-public struct CouncilError: Error, Sendable, Equatable, CustomStringConvertible {
+public struct CouncilError: RetriableError, Sendable, Equatable, CustomStringConvertible {
     public enum Code: String, Sendable, Equatable {
         case invalidInput        // the query cannot be annotated (empty question, ...)
         case unreachable         // the endpoint could not be reached; retriable

@@ -1,6 +1,8 @@
+import Resilience
+
 /// Why bytes could not be turned into an event. Never retriable: the same bytes fail again, so a
 /// consumer dead-letters the message with ``reason``.
-public struct EventDecodingError: Error, Sendable, Equatable, CustomStringConvertible {
+public struct EventDecodingError: RetriableError, Sendable, Equatable, CustomStringConvertible {
     public enum Code: String, Sendable, Equatable {
         case oversized            // larger than the codec's maxEventBytes
         case malformedJSON        // not a JSON object

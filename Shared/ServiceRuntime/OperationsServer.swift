@@ -9,6 +9,7 @@ import Logging
 import Metrics
 import Prometheus
 import ServiceLifecycle
+import Resilience
 
 /// The operations HTTP/1.1 server: `GET /metrics` (Prometheus text format 0.0.4) and
 /// `GET /health` (200 when every ``HealthCheck`` passes, 503 naming the failing ones).

@@ -1,5 +1,6 @@
 import Bus
 import Logging
+import Resilience
 
 /// Process-wide logging set-up: swift-log's `LoggingSystem` with ``ServiceLogHandler`` writing to
 /// standard error.

@@ -1,6 +1,9 @@
 import ArgumentParser
+import Events
 import Foundation
 import Logging
+import Settings
+import Store
 
 /// The one place a service reads its configuration: command-line flags with environment-variable
 /// fallbacks. Precedence is always flag > environment > default; an empty environment variable
@@ -50,11 +53,18 @@ public struct ServiceOptions: ParsableArguments, Sendable {
         public static let kafkaSSLCALocation = "CDRA_KAFKA_SSL_CA_LOCATION"
         public static let kafkaSessionTimeoutMs = "CDRA_KAFKA_SESSION_TIMEOUT_MS"
         public static let kafkaHeartbeatIntervalMs = "CDRA_KAFKA_HEARTBEAT_INTERVAL_MS"
+        public static let kafkaReplicationFactor = "CDRA_KAFKA_REPLICATION_FACTOR"
+        /// Prefix of librdkafka pass-through properties: `CDRA_KAFKA_PROP_MESSAGE_TIMEOUT_MS` sets
+        /// `message.timeout.ms` (the rest of the name lower-cased, `_` written as `.`).
+        public static let kafkaPropertyPrefix = "CDRA_KAFKA_PROP_"
         public static let databaseURL = "CDRA_DATABASE_URL"
         public static let databaseSSLMode = "CDRA_DATABASE_SSLMODE"
         public static let databaseSchema = "CDRA_DATABASE_SCHEMA"
         public static let databasePassword = "CDRA_DATABASE_PASSWORD"
         public static let pgPassword = "PGPASSWORD"
+        public static let databasePoolSize = "CDRA_DATABASE_POOL_SIZE"
+        public static let databaseConnectTimeout = "CDRA_DATABASE_CONNECT_TIMEOUT"
+        public static let topicPartitions = "CDRA_TOPIC_PARTITIONS"
         public static let httpHost = "CDRA_HTTP_HOST"
         public static let httpPort = "CDRA_HTTP_PORT"
         public static let logLevel = "CDRA_LOG_LEVEL"
@@ -71,6 +81,10 @@ public struct ServiceOptions: ParsableArguments, Sendable {
         public static let kafkaSASLMechanism = "PLAIN"
         public static let kafkaSessionTimeoutMs = 6000
         public static let kafkaHeartbeatIntervalMs = 1000
+        public static let kafkaReplicationFactor = -1
+        public static let databasePoolSize = 2
+        public static let databaseConnectTimeout = 5
+        public static let topicPartitions = 4
         public static let databaseURL = "postgresql://cdra@127.0.0.1:55432/cdra"
         public static let databaseSchema = "public"
         public static let httpHost = "127.0.0.1"
@@ -177,10 +191,12 @@ public struct ServiceOptions: ParsableArguments, Sendable {
     /// The environment the accessors read: the snapshot from `validate()`, else the current one.
     var env: [String: String] { environmentCaptured ? capturedEnvironment : Self.environment }
 
+    /// The environment as the one reader sees it.
+    var reader: EnvironmentReader { EnvironmentReader(env) }
+
     private func value(_ flag: String?, _ variable: String) -> String? {
         if let flag { return flag }
-        if let fromEnv = env[variable], !fromEnv.isEmpty { return fromEnv }
-        return nil
+        return reader.string(variable)
     }
 
     /// Where a resolved value came from, for error messages.
@@ -275,17 +291,53 @@ public struct ServiceOptions: ParsableArguments, Sendable {
             ?? Defaults.shutdownTimeoutSeconds
     }
 
+    /// Replication factor of topics the service creates; -1 is the broker's default.
+    /// Default: -1 (environment only)
+    public var kafkaReplicationFactor: Int {
+        (try? reader.integer(Variable.kafkaReplicationFactor, in: -1...32)) ?? Defaults.kafkaReplicationFactor
+    }
+
+    /// librdkafka properties passed through from `CDRA_KAFKA_PROP_*` (environment only, so they may
+    /// carry secrets such as `sasl.oauthbearer.client.secret`; logged redacted).
+    /// Default: none
+    public var kafkaPassThroughProperties: [String: String] {
+        reader.variables(withPrefix: Variable.kafkaPropertyPrefix).reduce(into: [:]) { result, entry in
+            result[entry.key.lowercased().replacingOccurrences(of: "_", with: ".")] = entry.value
+        }
+    }
+
+    /// Connections one service keeps open to PostgreSQL at most.
+    /// Default: 2 (environment only)
+    public var databasePoolSize: Int {
+        (try? reader.integer(Variable.databasePoolSize, in: 1...1000)) ?? Defaults.databasePoolSize
+    }
+
+    /// Seconds to wait for a PostgreSQL connection to open.
+    /// Default: 5 (environment only)
+    public var databaseConnectTimeout: Int {
+        (try? reader.integer(Variable.databaseConnectTimeout, in: 1...3600)) ?? Defaults.databaseConnectTimeout
+    }
+
+    /// Partitions of the topics a service creates when they do not exist yet.
+    /// Default: 4 (environment only; services may offer a flag)
+    public var topicPartitions: Int {
+        (try? reader.integer(Variable.topicPartitions, in: 1...10_000)) ?? Defaults.topicPartitions
+    }
+
+    /// The topic a service uses for `payload`: `flag` when given, else the payload's
+    /// ``TopicSetting`` variable (`CDRA_TOPIC_QUERIES`, ...), else the payload's default topic.
+    public func topic(_ setting: TopicSetting, flag: String? = nil) -> String {
+        value(flag, setting.variable) ?? setting.defaultTopic
+    }
+
     /// SASL username, from the environment only.
-    var kafkaSASLUsername: String? { env[Variable.kafkaSASLUsername].flatMap { $0.isEmpty ? nil : $0 } }
+    var kafkaSASLUsername: String? { reader.secret(Variable.kafkaSASLUsername) }
     /// SASL password, from the environment only.
-    var kafkaSASLPassword: String? { env[Variable.kafkaSASLPassword].flatMap { $0.isEmpty ? nil : $0 } }
+    var kafkaSASLPassword: String? { reader.secret(Variable.kafkaSASLPassword) }
 
     /// Database password from the environment: CDRA_DATABASE_PASSWORD, else PGPASSWORD.
     var databasePassword: String? {
-        for name in [Variable.databasePassword, Variable.pgPassword] {
-            if let password = env[name], !password.isEmpty { return password }
-        }
-        return nil
+        reader.secret(Variable.databasePassword) ?? reader.secret(Variable.pgPassword)
     }
 
     // MARK: - Validation
@@ -356,6 +408,20 @@ public struct ServiceOptions: ParsableArguments, Sendable {
             problems.append("Kafka heartbeat interval '\(heartbeatRaw)' (from \(origin(kafkaHeartbeatIntervalMsFlag, Variable.kafkaHeartbeatIntervalMs))) must be an integer number of milliseconds in 1...3600000.")
         } else if kafkaHeartbeatIntervalMs >= kafkaSessionTimeoutMs {
             problems.append("Kafka heartbeat interval (\(kafkaHeartbeatIntervalMs) ms) must be shorter than the session timeout (\(kafkaSessionTimeoutMs) ms).")
+        }
+
+        for (variable, range) in [(Variable.kafkaReplicationFactor, -1...32), (Variable.databasePoolSize, 1...1000),
+                                  (Variable.databaseConnectTimeout, 1...3600), (Variable.topicPartitions, 1...10_000)] {
+            do { _ = try reader.integer(variable, in: range) } catch { problems.append("Environment variable \(error).") }
+        }
+        if kafkaReplicationFactor == 0 {
+            problems.append("Environment variable \(Variable.kafkaReplicationFactor) must be -1 (the broker's default) or positive.")
+        }
+        for setting in TopicSetting.allCases {
+            let name = topic(setting)
+            if name.isEmpty || name.count > 249 || !name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || "._-".contains($0)) }) {
+                problems.append("Topic '\(name.prefix(80))' (from \(setting.variable) or its flag) must be 1-249 ASCII letters, digits, '.', '_' or '-'.")
+            }
         }
 
         // PostgreSQL
@@ -435,11 +501,15 @@ public struct ServiceOptions: ParsableArguments, Sendable {
         return properties
     }
 
-    /// ``kafkaProperties()`` with the SASL username and password replaced by `***`.
+    /// ``kafkaProperties()`` and the pass-through properties with the SASL username and every
+    /// secret value replaced by the redaction marker.
     public func redactedKafkaProperties() -> [String: String] {
         var properties = kafkaProperties()
+        for (key, value) in kafkaPassThroughProperties {
+            properties[key] = Redaction.isSecretName(key) ? Redaction.marker : value
+        }
         for key in ["sasl.username", "sasl.password"] where properties[key] != nil {
-            properties[key] = Self.redactionMarker
+            properties[key] = Redaction.marker
         }
         return properties
     }
@@ -454,24 +524,22 @@ public struct ServiceOptions: ParsableArguments, Sendable {
         return url.rendered()
     }
 
-    /// ``databaseURL()`` with any password replaced by `***`.
+    /// ``databaseURL()`` with any password replaced by the redaction marker.
     public func redactedDatabaseURL() -> String {
-        guard var url = DatabaseURL(databaseURL()) else { return Self.redactionMarker }
-        url.redactPassword(with: Self.redactionMarker)
-        return url.rendered()
+        DatabaseConfiguration.redact(databaseURL())
     }
 
-    /// What replaces a secret in anything written to a log.
-    public static let redactionMarker = "***"
-
-    /// The resolved configuration on one line, every secret replaced by `***`. Safe to log.
+    /// The resolved configuration on one line, every secret replaced by the redaction marker. Safe
+    /// to log.
     public var redactedDescription: String {
         let kafka = redactedKafkaProperties().sorted { $0.key < $1.key }
             .map { "\($0.key)=\($0.value)" }.joined(separator: " ")
         var parts = [
             "kafka{\(kafka)}",
             "database=\(redactedDatabaseURL())",
-            "database.password=\(databasePassword == nil ? "unset" : Self.redactionMarker)",
+            "database.password=\(databasePassword == nil ? "unset" : Redaction.marker)",
+            "database.pool=\(databasePoolSize)",
+            "topics{\(TopicSetting.allCases.map { "\($0.rawValue)=\(topic($0))" }.joined(separator: " "))}",
             "http=\(httpPort == -1 ? "disabled" : "\(httpHost):\(httpPort)")",
             "log.level=\(logLevel.rawValue)",
             "log.format=\(logFormat.rawValue)",

@@ -60,11 +60,6 @@ public final class PostgresConnection {
         try setUpSession()
     }
 
-    /// Opens a connection with ``DatabaseConfiguration/fromEnvironment(_:applicationName:)``.
-    public convenience init() throws {
-        try self.init(configuration: try DatabaseConfiguration.fromEnvironment())
-    }
-
     deinit { PQfinish(handle) }
 
     private func setUpSession() throws {

@@ -1,6 +1,8 @@
+import Resilience
+
 /// A failure of the PostgreSQL store. ``isRetriable`` decides whether a consumer retries the
 /// batch (connection lost, serialization failure, server restarting) or gives up on it.
-public struct StoreError: Error, Sendable, Equatable, CustomStringConvertible {
+public struct StoreError: RetriableError, Sendable, Equatable, CustomStringConvertible {
     public enum Code: String, Sendable, Equatable {
         case invalidConfiguration // the URL or a setting cannot be used as given
         case connectionFailed     // could not open a connection (server down, wrong port, auth)

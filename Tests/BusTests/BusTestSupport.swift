@@ -1,8 +1,10 @@
 import Bus
+import ServiceRuntime
 import Events
 import Foundation
 import Logging
 import Testing
+import Resilience
 
 /// The two implementations the shared tests run against.
 enum BusKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
@@ -21,7 +23,8 @@ enum BusKind: String, CaseIterable, CustomTestStringConvertible, Sendable {
 
 /// The local broker from the environment (`CDRA_KAFKA_BROKERS`), default 127.0.0.1:19092.
 func testKafkaConfiguration() -> KafkaConfiguration {
-    var configuration = KafkaConfiguration.fromEnvironment()
+    // The service options are the one reader of the environment.
+    var configuration = (try? ServiceOptions.parse([]))?.kafkaConfiguration() ?? KafkaConfiguration()
     configuration.clientID = "cdra-bus-tests"
     return configuration
 }

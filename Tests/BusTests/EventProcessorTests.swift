@@ -2,6 +2,7 @@ import Bus
 import Events
 import Foundation
 import Testing
+import Resilience
 
 @Suite("Event processor: dead letters, retries, commits")
 struct EventProcessorTests {

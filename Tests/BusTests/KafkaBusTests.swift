@@ -1,4 +1,6 @@
 import Bus
+import ServiceRuntime
+import Settings
 import Foundation
 import Logging
 import Testing
@@ -34,25 +36,27 @@ struct KafkaBusTests {
 
     @Test("configuration comes from the environment; invalid values are reported")
     func configurationFromEnvironment() throws {
-        let configuration = KafkaConfiguration.fromEnvironment([
+        let configuration = try ServiceOptions.parse([], environment: [
             "CDRA_KAFKA_BROKERS": "b1:9092,b2:9092",
             "CDRA_KAFKA_SESSION_TIMEOUT_MS": "9000",
             "CDRA_KAFKA_PROP_SECURITY_PROTOCOL": "SASL_SSL",
             "CDRA_KAFKA_PROP_SASL_PASSWORD": "hunter2",
-        ])
+        ]).kafkaConfiguration()
         #expect(configuration.brokers == "b1:9092,b2:9092")
         #expect(configuration.sessionTimeoutMs == 9000)
         #expect(configuration.heartbeatIntervalMs == 1000)
-        #expect(configuration.properties == ["security.protocol": "SASL_SSL", "sasl.password": "hunter2"])
-        #expect(configuration.redactedProperties["sasl.password"] == "<redacted>")
+        #expect(configuration.properties == ["client.id": "cdra", "bootstrap.servers": "b1:9092,b2:9092",
+                                             "security.protocol": "SASL_SSL", "sasl.password": "hunter2"])
+        #expect(configuration.redactedProperties["sasl.password"] == Redaction.marker)
         #expect(configuration.redactedProperties["security.protocol"] == "SASL_SSL")
         try configuration.validate()
 
-        let defaults = KafkaConfiguration.fromEnvironment([:])
+        let defaults = try ServiceOptions.parse([], environment: [:]).kafkaConfiguration()
         #expect(defaults.brokers == "127.0.0.1:19092" && defaults.clientID == "cdra")
 
-        let broken = KafkaConfiguration.fromEnvironment(["CDRA_KAFKA_HEARTBEAT_INTERVAL_MS": "soon"])
-        #expect(throws: BusError.self) { try broken.validate() }
+        #expect(throws: (any Error).self) {
+            try ServiceOptions.parse([], environment: ["CDRA_KAFKA_HEARTBEAT_INTERVAL_MS": "soon"])
+        }
         var inverted = KafkaConfiguration()
         inverted.heartbeatIntervalMs = 7000
         #expect(throws: BusError.self) { try inverted.validate() }

@@ -1,6 +1,8 @@
 import Foundation
 import Testing
+import ServiceRuntime
 import Store
+import Resilience
 
 @Suite struct DatabaseTests {
     @Test func poolRunsConcurrentCallsOnAtMostPoolSizeConnections() async throws {
@@ -91,17 +93,17 @@ import Store
     }
 
     @Test func configurationFromEnvironmentAndRedaction() throws {
-        let config = try DatabaseConfiguration.fromEnvironment([
+        let config = try ServiceOptions.parse([], environment: [
             "CDRA_DATABASE_URL": "postgresql://svc:hunter2@db.example:5432/cdra?sslmode=require",
             "CDRA_DATABASE_SCHEMA": "council", "CDRA_DATABASE_POOL_SIZE": "4",
-        ])
+        ]).databaseConfiguration(applicationName: "cdra")
         #expect(config.url == "postgresql://svc:hunter2@db.example:5432/cdra?sslmode=require")
         #expect(config.schema == "council")
         #expect(config.poolSize == 4)
         #expect(config.redactedURL == "postgresql://svc:***@db.example:5432/cdra?sslmode=require")
         #expect(!config.description.contains("hunter2"))
-        #expect(throws: StoreError.self) {
-            try DatabaseConfiguration.fromEnvironment(["CDRA_DATABASE_POOL_SIZE": "zero"])
+        #expect(throws: (any Error).self) {
+            try ServiceOptions.parse([], environment: ["CDRA_DATABASE_POOL_SIZE": "zero"])
         }
         #expect(DatabaseConfiguration.redact("host=x password='a b\\'c' user=u") == "host=x password=*** user=u")
         #expect(DatabaseConfiguration.redact("postgresql://u@h/db?password=p&sslmode=disable")

@@ -1,23 +1,24 @@
 import Foundation
+import Settings
 
 /// A libpq connection string, in either of the two forms libpq accepts: a URI
 /// (`postgresql://user:password@host:port/db?param=value`) or a key=value conninfo
-/// (`host=... dbname=... sslmode=...`). Only what ServiceOptions needs: set a parameter, fill in a
+/// (`host=... dbname=... sslmode=...`). Only what configuration needs: set a parameter, fill in a
 /// password, redact it. Hand-parsed rather than with URLComponents because libpq URIs may list
 /// several hosts (`host1:5432,host2:5432`), which URLComponents rejects.
-struct DatabaseURL: Equatable {
-    enum Form: Equatable { case uri(scheme: String), conninfo }
+public struct DatabaseURL: Equatable, Sendable {
+    public enum Form: Equatable, Sendable { case uri(scheme: String), conninfo }
 
-    private(set) var form: Form
+    public private(set) var form: Form
     // URI parts; the query values are kept percent-encoded as given.
     private var userinfo: String?
     private var hostAndPath = ""
     // URI query parameters or conninfo pairs, in order; conninfo values are unquoted.
     private var parameters: [(key: String, value: String)] = []
 
-    static func == (lhs: DatabaseURL, rhs: DatabaseURL) -> Bool { lhs.rendered() == rhs.rendered() }
+    public static func == (lhs: DatabaseURL, rhs: DatabaseURL) -> Bool { lhs.rendered() == rhs.rendered() }
 
-    init?(_ string: String) {
+    public init?(_ string: String) {
         let trimmed = string.trimmingCharacters(in: .whitespaces)
         for scheme in ["postgresql://", "postgres://"] where trimmed.hasPrefix(scheme) {
             form = .uri(scheme: scheme)
@@ -43,12 +44,12 @@ struct DatabaseURL: Equatable {
     }
 
     /// Whether a password is present (in the userinfo or as a `password` parameter).
-    var hasPassword: Bool {
+    public var hasPassword: Bool {
         if let userinfo, userinfo.contains(":") { return true }
         return parameters.contains { $0.key == "password" }
     }
 
-    mutating func setParameter(_ key: String, _ value: String) {
+    public mutating func setParameter(_ key: String, _ value: String) {
         let stored = form == .conninfo ? value : Self.percentEncode(value)
         if let i = parameters.firstIndex(where: { $0.key == key }) {
             parameters[i].value = stored
@@ -58,7 +59,7 @@ struct DatabaseURL: Equatable {
     }
 
     /// Sets the password: in the userinfo when the URI names a user, else as a parameter.
-    mutating func setPassword(_ password: String) {
+    public mutating func setPassword(_ password: String) {
         if case .uri = form, let userinfo, !userinfo.isEmpty {
             let user = userinfo.split(separator: ":", maxSplits: 1).first.map(String.init) ?? ""
             self.userinfo = user + ":" + Self.percentEncode(password)
@@ -67,7 +68,8 @@ struct DatabaseURL: Equatable {
         }
     }
 
-    mutating func redactPassword(with marker: String) {
+    /// Replaces the password (in the userinfo or a `password` parameter) with the redaction marker.
+    public mutating func redactPassword(with marker: String = Redaction.marker) {
         if let userinfo, let colon = userinfo.firstIndex(of: ":") {
             self.userinfo = userinfo[..<colon] + ":" + marker
         }
@@ -76,7 +78,7 @@ struct DatabaseURL: Equatable {
         }
     }
 
-    func rendered() -> String {
+    public func rendered() -> String {
         switch form {
         case .uri(let scheme):
             var s = scheme

@@ -1,26 +1,5 @@
 import Foundation
 
-/// A value guarded by a lock, for state shared between threads (librdkafka's, a server's) and
-/// Swift tasks.
-public final class Locked<Value>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: Value
-
-    public init(_ value: Value) {
-        self.value = value
-    }
-
-    public func withLock<Result>(_ body: (inout Value) throws -> Result) rethrows -> Result {
-        lock.lock()
-        defer { lock.unlock() }
-        return try body(&value)
-    }
-
-    public var current: Value {
-        withLock { $0 }
-    }
-}
-
 /// Runs a blocking call on `queue` and resumes the calling task with its result, so that
 /// librdkafka's blocking functions never occupy a thread of Swift's cooperative pool.
 func runBlocking<T>(on queue: DispatchQueue, _ body: @escaping @Sendable () throws -> T) async throws -> T {
