@@ -99,7 +99,7 @@ let package = Package(
                     ], swiftSettings: swiftSettings),
         .testTarget(name: "StoreTests", dependencies: ["Store", "Events", "Resilience", "ServiceRuntime"], swiftSettings: swiftSettings),
         .testTarget(name: "ServiceRuntimeTests", dependencies: [
-                        "ServiceRuntime",
+                        "ServiceRuntime", "Store", "Bus", "Settings",
                         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                         .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                         .product(name: "Logging", package: "swift-log"),

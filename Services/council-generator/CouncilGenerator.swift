@@ -1,85 +1,101 @@
-import ArgumentParser
 import Bus
 import DeepPref
 import Events
 import Foundation
 import Logging
-import ServiceLifecycle
-import ServiceRuntime
+import Metrics
 import Store
-import Resilience
 
-/// The council generator: consumes `deeppref.queries.v1` in a consumer group, annotates every new
-/// query with the Cognitive Council, stores queries and annotations in PostgreSQL idempotently and
-/// publishes `deeppref.annotations.v1`.
-@main
-struct CouncilGeneratorCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        commandName: "council-generator",
-        abstract: "Annotates submitted queries with the Cognitive Council.")
+/// The business logic of the council generator, independent of how events arrive.
+struct CouncilGenerator: Sendable {
+    /// The name under which this service records processed events.
+    static let consumerName = "council-generator"
 
-    @OptionGroup var options: ServiceOptions
+    let council: any CouncilBackend
+    let database: Database
+    let bus: any MessageBus
+    let annotationsTopic: String
+    let producer: String
+    /// Encodes the published events (same size limit as the consumer's).
+    let codec: EventCodec
+    let logger: Logger
 
-    @Option(help: "Consumer group shared by the replicas. Default: council-generator")
-    var group = "council-generator"
+    private static let annotated = Counter(label: "cdra_council_annotated_total")
+    private static let replayed = Counter(label: "cdra_council_replayed_total")
 
-    @Option(help: "Name of this replica, for logs and metrics.")
-    var replicaID = "replica-\(ProcessInfo.processInfo.processIdentifier)"
+    /// Handles one poll batch. Idempotent: a batch delivered again writes nothing twice and
+    /// republishes the stored annotations under the same event ids.
+    func handle(_ batch: [DecodedEvent<QuerySubmitted>]) async throws {
+        let ids = batch.map(\.envelope.eventID)
+        let alreadyDone = try await database.withConnection { connection in
+            try ProcessedEventLedger(connection).processed(ids, consumer: Self.consumerName)
+        }
+        let fresh = batch.filter { !alreadyDone.contains($0.envelope.eventID) }
+        let annotations = try await annotate(fresh.map(\.envelope.payload))
 
-    @Option(help: "Topic to consume.")
-    var queriesTopic = QuerySubmitted.defaultTopic
+        let rows = batch.map { event in
+            (eventID: event.envelope.eventID, topic: event.message.topic, partition: event.message.partition,
+             offset: event.message.offset, payload: event.envelope.payload)
+        }
+        let freshAnnotations = zip(fresh, annotations).map { event, annotation in
+            (annotation: annotation, sourceEventID: Self.annotationEventID(for: event))
+        }
+        // One transaction claims the events, writes what is new and reads back what is stored for
+        // the whole batch: a replayed event republishes exactly the annotation the database holds.
+        let queryIDs = batch.map(\.envelope.payload.queryID)
+        let backend = council.name
+        let stored = try await database.transaction { connection in
+            try QueryRepository(connection).storeSubmittedQueries(rows, consumer: Self.consumerName)
+            try AnnotationRepository(connection).store(freshAnnotations)
+            return try AnnotationRepository(connection).load(queryIDs: queryIDs, backend: backend)
+        }
+        Self.annotated.increment(by: fresh.count)
+        if fresh.count < batch.count { Self.replayed.increment(by: batch.count - fresh.count) }
 
-    @Option(help: "Topic to publish annotations on.")
-    var annotationsTopic = AnnotationProduced.defaultTopic
-
-    @Option(help: "Partitions of the topics when this service creates them.")
-    var partitions = 4
-
-    @Option(help: "Council backend: builtin or llm (endpoint from CDRA_LLM_BASE_URL, CDRA_LLM_MODEL).")
-    var backend: CouncilBackendName = .builtin
-
-    @Option(help: "Largest batch taken from the topic at once.")
-    var maxBatch = 200
-
-    func validate() throws {
-        guard partitions > 0 else { throw ValidationError("--partitions must be positive") }
-        guard maxBatch > 0 else { throw ValidationError("--max-batch must be positive") }
+        // Publish for the whole batch, replays included: a crash between the database commit and
+        // this send must not lose the annotation event. Event ids derive from the query event, so
+        // consumers drop the repeats.
+        var messages: [OutgoingMessage] = []
+        messages.reserveCapacity(batch.count)
+        for event in batch {
+            let query = event.envelope.payload
+            guard let annotation = stored[query.queryID] else { continue }
+            let envelope = EventEnvelope(
+                payload: AnnotationProduced(query: query, annotation: annotation), producer: producer,
+                correlationID: event.envelope.correlationID ?? query.queryID,
+                eventID: Self.annotationEventID(for: event))
+            messages.append(OutgoingMessage(topic: annotationsTopic, key: Array(query.queryID.utf8),
+                                            value: try codec.encode(envelope)))
+        }
+        try await bus.send(messages)
     }
 
-    func run() async throws {
-        ServiceLogging.bootstrap(service: "council-generator", options: options)
-        ServiceMetrics.bootstrap()
-        var logger = Logger(label: "council-generator")
-        logger[metadataKey: "replica"] = "\(replicaID)"
+    /// The id of the `annotation_produced` event for a query event: the same on every replay.
+    private static func annotationEventID(for event: DecodedEvent<QuerySubmitted>) -> UUID {
+        DerivedEventID.make(from: event.envelope.eventID, purpose: .annotation)
+    }
 
-        let database = Database(configuration: options.databaseConfiguration(applicationName: "council-generator"))
-        try await Migrator.migrate(database)
-        let bus = try KafkaBus(configuration: options.kafkaConfiguration(), logger: logger)
-        try await bus.createTopic(queriesTopic, partitions: partitions)
-        try await bus.createTopic(annotationsTopic, partitions: partitions)
-
-        let council = try backend.makeBackend()
-        let codec = EventCodec(maxEventBytes: options.maxEventBytes)
-        let generator = CouncilGenerator(
-            council: council, database: database, bus: bus, annotationsTopic: annotationsTopic,
-            producer: "council-generator/\(replicaID)", codec: codec, logger: logger)
-        var processorConfiguration = EventProcessorConfiguration(maxBatch: maxBatch)
-        processorConfiguration.codec = codec
-        let processor = EventProcessor<QuerySubmitted>(
-            bus: bus, topic: queriesTopic, group: group, configuration: processorConfiguration,
-            logger: logger, handler: { batch in try await generator.handle(batch) })
-
-        let runner = try ServiceRunner(
-            name: "council-generator", options: options,
-            healthChecks: [
-                HealthCheck("database") { (try? await database.withConnection { try $0.execute("SELECT 1") }) != nil },
-            ],
-            services: [EventProcessorService(processor: processor, flushing: bus)], logger: logger)
-        if let port = runner.httpPort { logger.info("operations endpoint", metadata: ["port": "\(port)"]) }
-        try await runner.run()
-        database.shutdown()
+    /// Annotates queries concurrently, keeping their order; the first failure fails the batch (the
+    /// event processor then retries or isolates the failing event).
+    private func annotate(_ queries: [QuerySubmitted]) async throws -> [CouncilAnnotation] {
+        guard !queries.isEmpty else { return [] }
+        let council = self.council
+        let width = max(1, min(ProcessInfo.processInfo.activeProcessorCount, queries.count))
+        return try await withThrowingTaskGroup(of: (Int, CouncilAnnotation).self) { group in
+            var results = [CouncilAnnotation?](repeating: nil, count: queries.count)
+            var next = 0
+            for _ in 0..<width {
+                let index = next; next += 1
+                group.addTask { (index, try await council.annotate(queries[index])) }
+            }
+            while let (index, annotation) = try await group.next() {
+                results[index] = annotation
+                if next < queries.count {
+                    let index = next; next += 1
+                    group.addTask { (index, try await council.annotate(queries[index])) }
+                }
+            }
+            return results.map { $0! }
+        }
     }
 }
-
-extension CouncilBackendName: ExpressibleByArgument {}
-

@@ -1,7 +1,11 @@
+import Bus
+import Events
 import Foundation
 import Logging
 import Metrics
+import Resilience
 import ServiceLifecycle
+import Store
 import UnixSignals
 
 /// Runs a service's long-running parts in one `ServiceGroup` together with the operations HTTP
@@ -16,15 +20,13 @@ import UnixSignals
 /// If the whole shutdown takes longer than `--shutdown-timeout-seconds`, the remaining tasks are
 /// cancelled.
 ///
-/// How a long-running loop should react (e.g. a consumer):
+/// How a long-running loop should react (``EventProcessorService`` does this for consumers):
 /// ```swift
 /// func run() async throws {
-///     // Stop pulling new work when shutdown starts; the batch in hand is still finished.
-///     for try await batch in consumer.batches().cancelOnGracefulShutdown() {
-///         try await store.write(batch)      // one transaction
-///         try await consumer.commit(batch)  // offsets only after the database commit
-///     }
-///     try await producer.flush()            // deliver what was produced, then return
+///     // Cancellation on graceful shutdown makes the processor finish and commit the batch in
+///     // hand (offsets only after the database commit) and return.
+///     try await cancelWhenGracefulShutdown { try await processor.run() }
+///     _ = await bus.flush(timeout: .seconds(10))  // deliver what was produced, then return
 /// }
 /// ```
 /// Do not check `Task.isCancelled` for graceful shutdown: cancellation is the escalation that
@@ -127,19 +129,82 @@ struct ShutdownAnnouncer: Service {
     }
 }
 
-/// What every service's `main` calls: sets up logging (to stderr, per the options) and metrics
-/// (Prometheus), then runs `services` with the operations server until SIGTERM/SIGINT.
+/// The one entry point every service's `main` calls. In order, it:
+/// 1. sets up logging (stderr, per the options) and metrics (Prometheus);
+/// 2. opens the PostgreSQL pool and applies the migrations, retrying for up to a minute while the
+///    database is unreachable (a stack that is still starting);
+/// 3. connects to Kafka and creates `topics` that do not exist yet, with `partitions` partitions
+///    (default: `CDRA_TOPIC_PARTITIONS`, else 4);
+/// 4. calls `services` with a ``ServiceContext`` to build the service's own members;
+/// 5. serves `/metrics` and `/health` ("database" and "kafka" checks, plus `healthChecks`) and runs
+///    everything in one ServiceGroup until SIGTERM or SIGINT, then shuts down gracefully (see
+///    ``ServiceRunner``), flushes the producer and closes the pool.
 ///
+/// A service is then its options, its handler and this call:
 /// ```swift
-/// try await runService(name: "council-generator", options: options,
-///                      healthChecks: [HealthCheck("database") { await store.ping() }],
-///                      services: [consumer])
+/// try await runService("critic", options: options, replicaID: replicaID,
+///                      topics: [requestsTopic]) { context in
+///     let critic = Critic(database: context.database, bus: context.bus, codec: context.codec)
+///     return [context.consumer(of: CritiqueRequested.self, topic: requestsTopic, group: group) { batch in
+///         try await critic.handle(batch)
+///     }]
+/// }
 /// ```
-public func runService(name: String, options: ServiceOptions, healthChecks: [HealthCheck] = [],
-                       services: [any Service]) async throws {
+public func runService(
+    _ name: String, options: ServiceOptions, replicaID: String? = nil, topics: [String] = [],
+    partitions: Int? = nil, healthChecks: [HealthCheck] = [],
+    services makeServices: (ServiceContext) async throws -> [any Service]
+) async throws {
     ServiceLogging.bootstrap(service: name, options: options)
     ServiceMetrics.bootstrap()
-    let runner = try ServiceRunner(name: name, options: options, healthChecks: healthChecks,
-                                   services: services)
+    let replica = replicaID ?? "replica-\(getpid())"
+    var logger = Logger(label: name)
+    logger[metadataKey: "replica"] = "\(replica)"
+
+    let database = Database(configuration: options.databaseConfiguration(applicationName: name))
+    defer { database.shutdown() }
+    try await retryingWhileStarting("database migrations", logger: logger) { try await Migrator.migrate(database) }
+    let bus = try KafkaBus(configuration: options.kafkaConfiguration(), logger: logger)
+    for topic in topics {
+        try await retryingWhileStarting("creating topic \(topic)", logger: logger) {
+            try await bus.createTopic(topic, partitions: partitions ?? options.topicPartitions)
+        }
+    }
+
+    let context = ServiceContext(name: name, replicaID: replica, options: options, logger: logger,
+                                 database: database, bus: bus,
+                                 codec: EventCodec(maxEventBytes: options.maxEventBytes))
+    let members = try await makeServices(context)
+    var checks = [HealthCheck("database") {
+        (try? await database.withConnection { try $0.execute("SELECT 1") }) != nil
+    }]
+    if let probe = topics.first {
+        checks.append(HealthCheck("kafka") { (try? await bus.partitionCount(of: probe)) != nil })
+    }
+    let runner = try ServiceRunner(name: name, options: options, healthChecks: checks + healthChecks,
+                                   services: members, logger: logger)
+    if let port = runner.httpPort { logger.info("operations endpoint", metadata: ["port": "\(port)"]) }
     try await runner.run()
+    _ = await bus.flush(timeout: .seconds(10))
+}
+
+/// Runs `operation`, retrying retriable failures (the database or broker still starting) with the
+/// shared backoff for at most `limit`; other errors, and the last retriable one, are thrown.
+func retryingWhileStarting(_ what: String, logger: Logger, limit: Duration = .seconds(60),
+                           _ operation: () async throws -> Void) async throws {
+    let backoff = Backoff(initial: .milliseconds(250), maximum: .seconds(5))
+    let deadline = ContinuousClock.now + limit
+    var attempt = 0
+    while true {
+        do {
+            return try await operation()
+        } catch let error as any RetriableError where error.isRetriable && ContinuousClock.now < deadline {
+            attempt += 1
+            let delay = backoff.delay(attempt: attempt)
+            logger.warning("start-up step failed; retrying", metadata: [
+                "step": "\(what)", "attempt": "\(attempt)", "delay_ms": "\(Int(delay / .milliseconds(1)))",
+                "error": "\(error)"])
+            try await Task.sleep(for: delay)
+        }
+    }
 }

@@ -5,6 +5,7 @@ import Foundation
 import Logging
 import ServiceLifecycle
 import ServiceRuntime
+import Store
 import Testing
 import UnixSignals
 
@@ -181,8 +182,26 @@ struct ServiceRunnerTests {
             func run() async throws { done.set(true) }
         }
         let done = Box(false)
-        try await runService(name: "runtime-test", options: try options(["--log-level", "warning"]),
-                             services: [OneShot(done: done)])
+        // Against the real local stack: the runtime migrates a private schema and creates a topic.
+        let schema = "runtime_test_\(UUID().uuidString.prefix(8).lowercased())"
+        let topic = "runtime-test.\(schema)"
+        let seen = Box<ServiceContext?>(nil)
+        try await runService("runtime-test", options: try options(["--log-level", "warning", "--database-schema", schema],
+                                                                   env: ProcessInfo.processInfo.environment),
+                             replicaID: "r1", topics: [topic]) { context in
+            seen.set(context)
+            return [OneShot(done: done)]
+        }
         #expect(done.get())
+        let context = try #require(seen.get())
+        #expect(context.producer == "runtime-test/r1")
+        #expect(try await context.bus.partitionCount(of: topic) == 4)
+        let database = Database(configuration: context.options.databaseConfiguration(applicationName: "runtime-test"))
+        let migrated = try await database.withConnection {
+            try $0.execute("SELECT count(*) FROM schema_migrations")[0].int(0) ?? 0
+        }
+        #expect(migrated > 0)
+        _ = try? await database.withConnection { try $0.execute("DROP SCHEMA \(schema) CASCADE") }
+        database.shutdown()
     }
 }
