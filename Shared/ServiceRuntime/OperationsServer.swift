@@ -32,6 +32,11 @@ public final class OperationsServer: Service, @unchecked Sendable {
         /// Time a client has to send its complete request head; after it, 408 and close.
         /// Default: 5 seconds
         public var requestTimeout: Duration = .seconds(5)
+        /// Longest a connection may live from accept to close: reading the head, running the
+        /// health checks, sending the response and draining included. One absolute deadline, so a
+        /// client that reads or writes one byte at a time cannot hold a connection thread longer.
+        /// Default: 10 seconds
+        public var connectionTimeout: Duration = .seconds(10)
         /// Largest request head (request line + headers); larger gets 431.
         /// Default: 8192
         public var maxHeaderBytes = 8192
@@ -75,6 +80,7 @@ public final class OperationsServer: Service, @unchecked Sendable {
                 logger: Logger = Logger(label: "cdra.operations-server")) throws {
         precondition(configuration.maxHeaderBytes > 0 && configuration.maxConnections > 0)
         precondition(configuration.requestTimeout > .zero)
+        precondition(configuration.connectionTimeout > .zero)
         guard let address = Self.ipv4Address(configuration.host) else {
             throw OperationsServerError(.invalidHost, "'\(configuration.host)' is not an IPv4 address")
         }
@@ -247,8 +253,8 @@ public final class OperationsServer: Service, @unchecked Sendable {
                 return true
             }
             guard admitted else {
-                setSendTimeout(client, .milliseconds(100))
-                send(client, HTTPResponse.plain(503, "too many connections\n").bytes(includeBody: true))
+                send(client, HTTPResponse.plain(503, "too many connections\n").bytes(includeBody: true),
+                     closeBy: ContinuousClock.now + .milliseconds(100))
                 close(client)
                 continue
             }
@@ -287,8 +293,8 @@ public final class OperationsServer: Service, @unchecked Sendable {
 
     private func serve(_ fd: Int32) {
         let clock = ContinuousClock()
-        let deadline = clock.now + configuration.requestTimeout
-        setSendTimeout(fd, configuration.requestTimeout)
+        let closeBy = clock.now + configuration.connectionTimeout
+        let deadline = min(clock.now + configuration.requestTimeout, closeBy)
 
         var head: [UInt8] = []
         head.reserveCapacity(1024)
@@ -297,7 +303,7 @@ public final class OperationsServer: Service, @unchecked Sendable {
         while headEnd == nil {
             let remaining = clock.now.duration(to: deadline)
             guard remaining > .zero else {
-                respond(fd, .plain(408, "request timeout\n"), path: "-")
+                respond(fd, .plain(408, "request timeout\n"), path: "-", closeBy: closeBy)
                 return
             }
             var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
@@ -321,13 +327,13 @@ public final class OperationsServer: Service, @unchecked Sendable {
                 headEnd = nil
             }
             if headEnd == nil, head.count >= configuration.maxHeaderBytes {
-                respond(fd, .plain(431, "request header fields too large\n"), path: "-")
+                respond(fd, .plain(431, "request header fields too large\n"), path: "-", closeBy: closeBy)
                 return
             }
         }
 
         guard let request = HTTPRequestHead(head[0..<headEnd!]) else {
-            respond(fd, .plain(400, "bad request\n"), path: "-")
+            respond(fd, .plain(400, "bad request\n"), path: "-", closeBy: closeBy)
             return
         }
         let path = request.path
@@ -335,7 +341,7 @@ public final class OperationsServer: Service, @unchecked Sendable {
         guard request.method == "GET" || request.method == "HEAD" else {
             var response = HTTPResponse.plain(405, "method not allowed\n")
             response.headers.append(("Allow", "GET, HEAD"))
-            respond(fd, response, path: pathLabel)
+            respond(fd, response, path: pathLabel, closeBy: closeBy)
             return
         }
         let response: HTTPResponse
@@ -348,7 +354,7 @@ public final class OperationsServer: Service, @unchecked Sendable {
         default:
             response = .plain(404, "not found\n")
         }
-        respond(fd, response, path: pathLabel, includeBody: request.method == "GET")
+        respond(fd, response, path: pathLabel, includeBody: request.method == "GET", closeBy: closeBy)
     }
 
     /// Index just past the blank line ending the request head, if it has arrived.
@@ -367,25 +373,32 @@ public final class OperationsServer: Service, @unchecked Sendable {
         return c.seconds * 1000 + c.attoseconds / 1_000_000_000_000_000
     }
 
-    private func respond(_ fd: Int32, _ response: HTTPResponse, path: String, includeBody: Bool = true) {
+    /// Sends the response, half-closes and drains, all before `closeBy`.
+    private func respond(_ fd: Int32, _ response: HTTPResponse, path: String, includeBody: Bool = true,
+                         closeBy: ContinuousClock.Instant) {
         Counter(label: "cdra_http_requests_total",
                 dimensions: [("path", path), ("code", String(response.status))]).increment()
-        send(fd, response.bytes(includeBody: includeBody))
+        send(fd, response.bytes(includeBody: includeBody), closeBy: closeBy)
         // Half-close, then drain what the client still sends (say, the rest of an oversized
         // head) before closing: closing with unread input makes the kernel send RST, and the
-        // client could lose the response.
+        // client could lose the response. The drain ends after 200 ms of quiet, 64 KiB, or at the
+        // connection's deadline, whichever comes first.
         shutdown(fd, Int32(SHUT_WR))
         var pfd = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
         var scratch = [UInt8](repeating: 0, count: 4096)
         var drained = 0
-        while drained < 65536, poll(&pfd, 1, 200) > 0 {
+        while drained < 65536 {
+            let remaining = Self.milliseconds(ContinuousClock.now.duration(to: closeBy))
+            guard remaining > 0, poll(&pfd, 1, Int32(clamping: min(200, remaining))) > 0 else { break }
             let n = scratch.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
             if n <= 0 { break }
             drained += n
         }
     }
 
-    private func send(_ fd: Int32, _ bytes: [UInt8]) {
+    /// Writes `bytes` unless the deadline passes first: each `send` may block only for the time
+    /// that is left, so a client that reads slowly is cut off at the deadline.
+    private func send(_ fd: Int32, _ bytes: [UInt8], closeBy: ContinuousClock.Instant) {
         #if canImport(Glibc)
         let flags = Int32(MSG_NOSIGNAL)
         #else
@@ -393,6 +406,9 @@ public final class OperationsServer: Service, @unchecked Sendable {
         #endif
         var offset = 0
         while offset < bytes.count {
+            let remaining = ContinuousClock.now.duration(to: closeBy)
+            guard Self.milliseconds(remaining) > 0 else { return }
+            setSendTimeout(fd, remaining)
             let n = bytes.withUnsafeBytes {
                 Glibc.send(fd, $0.baseAddress! + offset, $0.count - offset, flags)
             }

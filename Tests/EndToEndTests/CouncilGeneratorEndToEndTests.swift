@@ -54,7 +54,7 @@ struct CouncilGeneratorEndToEndTests {
         let generator = try context.startCouncilGenerator("dlq", extraArguments: ["--max-event-bytes", "65536"])
 
         let codec = EventCodec()
-        let valid = context.makeQueries(40)
+        let valid = context.makeQueries(48)
         func bytes(_ e: EventEnvelope<QuerySubmitted>) throws -> [UInt8] { try codec.encode(e) }
         func mutated(_ e: EventEnvelope<QuerySubmitted>, _ change: (inout [String: Any]) -> Void) throws -> [UInt8] {
             var object = try JSONSerialization.jsonObject(with: Data(try bytes(e))) as! [String: Any]
@@ -72,6 +72,10 @@ struct CouncilGeneratorEndToEndTests {
                 $0["event_id"] = UUID().uuidString
             }),
             ("oversized", try JSONEncoder().encode(["pad": String(repeating: "x", count: 70_000)]).map { $0 }),
+            // The events contract rejects a NUL character (PostgreSQL text cannot hold one): it is
+            // an invalid payload, not a database failure.
+            ("invalidPayload", Array(String(decoding: try bytes(valid[5]), as: UTF8.self)
+                .replacingOccurrences(of: "\"question\":\"", with: "\"question\":\"\\u0000").utf8)),
         ]
         var messages: [OutgoingMessage] = []
         for (index, envelope) in valid.enumerated() {
@@ -91,6 +95,8 @@ struct CouncilGeneratorEndToEndTests {
         #expect(generator.terminate() == 0)
         let codes = Set(letters.map(\.code))
         #expect(codes == Set(bad.map(\.0)), "dead-letter codes: \(letters.map { "\($0.code): \($0.reason)" })")
+        #expect(letters.contains { $0.code == "invalidPayload" && $0.reason.contains("U+0000") },
+                "the NUL question is rejected by the events contract: \(letters.map(\.reason))")
         for letter in letters { #expect(!letter.reason.isEmpty) }
     }
 

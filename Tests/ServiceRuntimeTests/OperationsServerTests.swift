@@ -11,11 +11,13 @@ import Testing
 private func withServer(
     healthChecks: [HealthCheck] = [],
     requestTimeout: Duration = .seconds(5),
+    connectionTimeout: Duration = .seconds(10),
     maxConnections: Int = 32,
     _ body: (OperationsServer) async throws -> Void
 ) async throws {
     var configuration = OperationsServer.Configuration(host: "127.0.0.1", port: 0)
     configuration.requestTimeout = requestTimeout
+    configuration.connectionTimeout = connectionTimeout
     configuration.maxConnections = maxConnections
     let server = try OperationsServer(configuration: configuration, service: "runtime-test",
                                       healthChecks: healthChecks)
@@ -33,6 +35,46 @@ private func withServer(
 
 @Suite("OperationsServer over loopback", .timeLimit(.minutes(1)))
 struct OperationsServerTests {
+    @Test("clients that trickle one byte at a time are cut off at the connection deadline; /health keeps answering")
+    func slowClientsCannotHoldTheServer() async throws {
+        try await withServer(healthChecks: [HealthCheck("database") { true }], connectionTimeout: .seconds(1),
+                             maxConnections: 8) { (server: OperationsServer) async throws in
+            let port = server.port
+            // Every connection slot is taken by a client that sends its request and then one byte
+            // every 150 ms, for up to 8 s: without a deadline on the drain it would hold its
+            // thread (and /health would answer 503) for all of that time.
+            let holders = (0..<8).map { _ in
+                Task { try await offPool { () -> Double in
+                    let client = try LoopbackClient(port: port)
+                    defer { client.close() }
+                    let start = Date()
+                    client.send("GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+                    while Date().timeIntervalSince(start) < 8 {
+                        usleep(150_000)
+                        let n = Glibc.send(client.fd, "x", 1, Int32(MSG_NOSIGNAL))
+                        if n < 0 { return Date().timeIntervalSince(start) } // the server closed
+                    }
+                    return Date().timeIntervalSince(start)
+                } }
+            }
+            try await Task.sleep(for: .milliseconds(300))
+            let clock = ContinuousClock()
+            let asked = clock.now
+            var healthy = false
+            while !healthy, clock.now - asked < .seconds(4) {
+                healthy = (try? await LoopbackClient.get(port: port, "/health"))?.status == 200
+                if !healthy { try await Task.sleep(for: .milliseconds(100)) }
+            }
+            let waited = clock.now - asked
+            print("slow clients: /health answered 200 after \(waited) with every slot first held by a trickling client")
+            #expect(healthy, "/health never answered 200 while slow clients held the connections")
+            for holder in holders {
+                let heldFor = try await holder.value
+                #expect(heldFor < 3, "a trickling client kept its connection for \(heldFor) s; the deadline is 1 s")
+            }
+        }
+    }
+
     @Test func bindsAFreePortWhenAskedForZero() async throws {
         try await withServer { (server: OperationsServer) async throws in
             #expect(server.port > 0)
