@@ -71,6 +71,7 @@ public struct ServiceOptions: ParsableArguments, Sendable {
         public static let logFormat = "CDRA_LOG_FORMAT"
         public static let maxEventBytes = "CDRA_MAX_EVENT_BYTES"
         public static let shutdownTimeoutSeconds = "CDRA_SHUTDOWN_TIMEOUT_SECONDS"
+        public static let startupTimeoutSeconds = "CDRA_STARTUP_TIMEOUT_SECONDS"
     }
 
     /// Built-in defaults, used when neither a flag nor an environment variable is given.
@@ -93,6 +94,7 @@ public struct ServiceOptions: ParsableArguments, Sendable {
         public static let logFormat = LogFormat.text
         public static let maxEventBytes = 1_048_576
         public static let shutdownTimeoutSeconds = 30
+        public static let startupTimeoutSeconds = 60
     }
 
     /// `security.protocol` values librdkafka accepts.
@@ -183,6 +185,10 @@ public struct ServiceOptions: ParsableArguments, Sendable {
     @Option(name: .customLong("shutdown-timeout-seconds"),
             help: "Time allowed for graceful shutdown before tasks are cancelled. Env CDRA_SHUTDOWN_TIMEOUT_SECONDS. Default 30.")
     var shutdownTimeoutSecondsFlag: String?
+
+    @Option(name: .customLong("startup-timeout-seconds"),
+            help: "How long start-up waits for PostgreSQL and Kafka to become reachable. Env CDRA_STARTUP_TIMEOUT_SECONDS. Default 60.")
+    var startupTimeoutSecondsFlag: String?
 
     public init() {}
 
@@ -330,6 +336,13 @@ public struct ServiceOptions: ParsableArguments, Sendable {
         value(flag, setting.variable) ?? setting.defaultTopic
     }
 
+    /// How long start-up retries an unreachable database or broker before it gives up.
+    /// Default: 60
+    public var startupTimeoutSeconds: Int {
+        value(startupTimeoutSecondsFlag, Variable.startupTimeoutSeconds).flatMap { Int($0) }
+            ?? Defaults.startupTimeoutSeconds
+    }
+
     /// SASL username, from the environment only.
     var kafkaSASLUsername: String? { reader.secret(Variable.kafkaSASLUsername) }
     /// SASL password, from the environment only.
@@ -468,6 +481,9 @@ public struct ServiceOptions: ParsableArguments, Sendable {
         if let raw = value(shutdownTimeoutSecondsFlag, Variable.shutdownTimeoutSeconds), Int(raw) == nil || !(1...86_400).contains(Int(raw)!) {
             problems.append("Shutdown timeout '\(raw)' (from \(origin(shutdownTimeoutSecondsFlag, Variable.shutdownTimeoutSeconds))) must be an integer number of seconds in 1...86400.")
         }
+        if let raw = value(startupTimeoutSecondsFlag, Variable.startupTimeoutSeconds), Int(raw) == nil || !(0...86_400).contains(Int(raw)!) {
+            problems.append("Start-up timeout '\(raw)' (from \(origin(startupTimeoutSecondsFlag, Variable.startupTimeoutSeconds))) must be an integer number of seconds in 0...86400.")
+        }
         return problems
     }
 
@@ -545,6 +561,7 @@ public struct ServiceOptions: ParsableArguments, Sendable {
             "log.format=\(logFormat.rawValue)",
             "max.event.bytes=\(maxEventBytes)",
             "shutdown.timeout.s=\(shutdownTimeoutSeconds)",
+            "startup.timeout.s=\(startupTimeoutSeconds)",
         ]
         if !kafkaSecurityProtocol.usesSASL, kafkaSASLUsername != nil || kafkaSASLPassword != nil {
             parts.append("kafka.sasl.credentials=ignored")

@@ -131,8 +131,8 @@ struct ShutdownAnnouncer: Service {
 
 /// The one entry point every service's `main` calls. In order, it:
 /// 1. sets up logging (stderr, per the options) and metrics (Prometheus);
-/// 2. opens the PostgreSQL pool and applies the migrations, retrying for up to a minute while the
-///    database is unreachable (a stack that is still starting);
+/// 2. opens the PostgreSQL pool and applies the migrations, retrying while the database is
+///    unreachable (a stack that is still starting) for up to `--startup-timeout-seconds`;
 /// 3. connects to Kafka and creates `topics` that do not exist yet, with `partitions` partitions
 ///    (default: `CDRA_TOPIC_PARTITIONS`, else 4);
 /// 4. calls `services` with a ``ServiceContext`` to build the service's own members;
@@ -163,10 +163,11 @@ public func runService(
 
     let database = Database(configuration: options.databaseConfiguration(applicationName: name))
     defer { database.shutdown() }
-    try await retryingWhileStarting("database migrations", logger: logger) { try await Migrator.migrate(database) }
+    let startup = Duration.seconds(options.startupTimeoutSeconds)
+    try await retryingWhileStarting("database migrations", logger: logger, limit: startup) { try await Migrator.migrate(database) }
     let bus = try KafkaBus(configuration: options.kafkaConfiguration(), logger: logger)
     for topic in topics {
-        try await retryingWhileStarting("creating topic \(topic)", logger: logger) {
+        try await retryingWhileStarting("creating topic \(topic)", logger: logger, limit: startup) {
             try await bus.createTopic(topic, partitions: partitions ?? options.topicPartitions)
         }
     }
@@ -190,7 +191,7 @@ public func runService(
 
 /// Runs `operation`, retrying retriable failures (the database or broker still starting) with the
 /// shared backoff for at most `limit`; other errors, and the last retriable one, are thrown.
-func retryingWhileStarting(_ what: String, logger: Logger, limit: Duration = .seconds(60),
+func retryingWhileStarting(_ what: String, logger: Logger, limit: Duration,
                            _ operation: () async throws -> Void) async throws {
     let backoff = Backoff(initial: .milliseconds(250), maximum: .seconds(5))
     let deadline = ContinuousClock.now + limit

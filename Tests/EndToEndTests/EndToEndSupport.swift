@@ -122,7 +122,7 @@ final class ChildProcess: @unchecked Sendable {
         let logs = EndToEndContext.repositoryRoot.appendingPathComponent(".build/e2e-logs", isDirectory: true)
         try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
         let logURL = logs.appendingPathComponent("\(logName).log")
-        FileManager.default.createFile(atPath: logURL.path, contents: nil)
+        _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
         let handle = try FileHandle(forWritingTo: logURL)
         let process = Process()
         process.executableURL = executable
@@ -158,6 +158,18 @@ final class ChildProcess: @unchecked Sendable {
     }
 
     var log: String { (try? String(contentsOf: logURL, encoding: .utf8)) ?? "" }
+
+    /// Runs a program that does not daemonize to completion; returns its exit status and what it
+    /// wrote to standard output and standard error.
+    static func runCapturing(_ path: String, _ arguments: [String], environment: [String: String],
+                             timeout: TimeInterval = 120) throws -> (status: Int32, output: String) {
+        let child = try start(executable: URL(fileURLWithPath: path), arguments: arguments, environment: environment,
+                              logName: "run-\(URL(fileURLWithPath: path).lastPathComponent)-\(UUID().uuidString.prefix(8))")
+        let deadline = Date().addingTimeInterval(timeout)
+        while child.process.isRunning && Date() < deadline { usleep(20_000) }
+        if child.process.isRunning { child.kill() }
+        return (child.process.terminationStatus, child.log)
+    }
 
     /// Runs a program to completion and returns its exit status. Spawned and reaped directly:
     /// Foundation's `Process.waitUntilExit` can miss the exit of a script whose children
