@@ -555,7 +555,6 @@ public struct ServiceOptions: ParsableArguments, Sendable {
             "database=\(redactedDatabaseURL())",
             "database.password=\(databasePassword == nil ? "unset" : Redaction.marker)",
             "database.pool=\(databasePoolSize)",
-            "topics{\(TopicSetting.allCases.map { "\($0.rawValue)=\(topic($0))" }.joined(separator: " "))}",
             "http=\(httpPort == -1 ? "disabled" : "\(httpHost):\(httpPort)")",
             "log.level=\(logLevel.rawValue)",
             "log.format=\(logFormat.rawValue)",

@@ -161,7 +161,8 @@ public func runService(
     var logger = Logger(label: name)
     logger[metadataKey: "replica"] = "\(replica)"
 
-    let database = Database(configuration: options.databaseConfiguration(applicationName: name))
+    // `<service>/<replica>` in pg_stat_activity, so an operator sees which replica holds what.
+    let database = Database(configuration: options.databaseConfiguration(applicationName: "\(name)/\(replica)"))
     defer { database.shutdown() }
     let startup = Duration.seconds(options.startupTimeoutSeconds)
     try await retryingWhileStarting("database migrations", logger: logger, limit: startup) { try await Migrator.migrate(database) }
@@ -172,6 +173,7 @@ public func runService(
         }
     }
 
+    if !topics.isEmpty { logger.info("topics ready", metadata: ["topics": "\(topics.joined(separator: ","))"]) }
     let context = ServiceContext(name: name, replicaID: replica, options: options, logger: logger,
                                  database: database, bus: bus,
                                  codec: EventCodec(maxEventBytes: options.maxEventBytes))
