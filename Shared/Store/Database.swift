@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import Logging
+import Resilience
 
 /// A small pool of ``PostgresConnection``s for async code. Each call runs on the pool's own
 /// dispatch queue, so blocking libpq calls never occupy the cooperative thread pool.
@@ -13,11 +14,13 @@ public final class Database: @unchecked Sendable {
     public let configuration: DatabaseConfiguration
     private let logger: Logger
 
-    // State guarded by `lock`.
-    private let lock = NSLock()
-    private var idle: [Slot] = []
-    private var waiters: [CheckedContinuation<Slot, any Error>] = []
-    private var isShutDown = false
+    /// The pool's state, behind the one lock wrapper.
+    private struct PoolState {
+        var idle: [Slot] = []
+        var waiters: [CheckedContinuation<Slot, any Error>] = []
+        var isShutDown = false
+    }
+    private let state = Locked(PoolState())
 
     /// One pool position: a serial queue and the connection it owns (nil until first use or
     /// after the connection broke).
@@ -31,7 +34,8 @@ public final class Database: @unchecked Sendable {
                 logger: Logger = Logger(label: "cdra.store")) {
         self.configuration = configuration
         self.logger = logger
-        idle = (0..<configuration.poolSize).map { Slot(index: $0) }
+        let slots = (0..<configuration.poolSize).map { Slot(index: $0) }
+        state.withLock { $0.idle = slots }
     }
 
     /// Runs `body` with a pooled connection, on the pool's queue. Waits for a free connection
@@ -56,12 +60,11 @@ public final class Database: @unchecked Sendable {
 
     /// Closes every idle connection and fails later calls; calls in flight finish first.
     public func shutdown() {
-        lock.lock()
-        isShutDown = true
-        let slots = idle
-        let pending = waiters
-        waiters.removeAll()
-        lock.unlock()
+        let (slots, pending) = state.withLock { state -> ([Slot], [CheckedContinuation<Slot, any Error>]) in
+            state.isShutDown = true
+            defer { state.waiters.removeAll() }
+            return (state.idle, state.waiters)
+        }
         for waiter in pending {
             waiter.resume(throwing: StoreError(.shutDown, "the database pool was shut down"))
         }
@@ -106,32 +109,29 @@ public final class Database: @unchecked Sendable {
 
     private func acquire() async throws -> Slot {
         try await withCheckedThrowingContinuation { continuation in
-            lock.lock()
-            if isShutDown {
-                lock.unlock()
-                continuation.resume(throwing: StoreError(.shutDown, "the database pool was shut down"))
-            } else if let slot = idle.popLast() {
-                lock.unlock()
-                continuation.resume(returning: slot)
-            } else {
-                waiters.append(continuation)
-                lock.unlock()
+            // Decide under the lock, resume outside it.
+            let outcome = state.withLock { state -> Result<Slot, StoreError>? in
+                if state.isShutDown { return .failure(StoreError(.shutDown, "the database pool was shut down")) }
+                if let slot = state.idle.popLast() { return .success(slot) }
+                state.waiters.append(continuation)
+                return nil
             }
+            if let outcome { continuation.resume(with: outcome) }
         }
     }
 
     private func release(_ slot: Slot) {
-        lock.lock()
-        if isShutDown {
-            lock.unlock()
-            slot.queue.async { slot.connection = nil }
-        } else if !waiters.isEmpty {
-            let waiter = waiters.removeFirst()
-            lock.unlock()
-            waiter.resume(returning: slot)
-        } else {
-            idle.append(slot)
-            lock.unlock()
+        enum Next { case close, handOver(CheckedContinuation<Slot, any Error>), keep }
+        let next = state.withLock { state -> Next in
+            if state.isShutDown { return .close }
+            if !state.waiters.isEmpty { return .handOver(state.waiters.removeFirst()) }
+            state.idle.append(slot)
+            return .keep
+        }
+        switch next {
+        case .close: slot.queue.async { slot.connection = nil }
+        case .handOver(let waiter): waiter.resume(returning: slot)
+        case .keep: break
         }
     }
 }
