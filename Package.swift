@@ -55,6 +55,7 @@ let package = Package(
         .target(name: "Events", dependencies: ["Resilience"], path: "Shared/Events", swiftSettings: swiftSettings),
         .target(name: "DeepPref", dependencies: ["Events", "Resilience", "Settings"], path: "Shared/DeepPref",
                 resources: [.copy("Knowledge")], swiftSettings: swiftSettings),
+        .target(name: "Critique", dependencies: ["Events"], path: "Shared/Critique", swiftSettings: swiftSettings),
         .target(name: "Bus", dependencies: [
                     "CRdKafka", "Events", "Resilience", "Settings", .product(name: "Logging", package: "swift-log"),
                 ], path: "Shared/Bus", swiftSettings: swiftSettings, linkerSettings: rdkafkaRunpath),
@@ -92,6 +93,7 @@ let package = Package(
         .testTarget(name: "EventsTests", dependencies: ["Events"], swiftSettings: swiftSettings),
         .testTarget(name: "DeepPrefTests", dependencies: ["DeepPref", "Events"], exclude: ["Fixtures"],
                     swiftSettings: swiftSettings),
+        .testTarget(name: "CritiqueTests", dependencies: ["Critique", "Events"], swiftSettings: swiftSettings),
         .testTarget(name: "ResilienceTests", dependencies: ["Resilience"], swiftSettings: swiftSettings),
         .testTarget(name: "SettingsTests", dependencies: ["Settings"], swiftSettings: swiftSettings),
         .testTarget(name: "BusTests", dependencies: [
