@@ -85,11 +85,15 @@ let package = Package(
                     .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 ], path: "Services/lm", exclude: ["torch_bench.py"], swiftSettings: computeSettings),
 
+        // MARK: - Testing support (test targets only; nothing that ships depends on these)
+        .target(name: "EventsTesting", dependencies: ["Events"], path: "Tests/Support/EventsTesting",
+                swiftSettings: swiftSettings),
+
         // MARK: - Tests
         .testTarget(name: "TensorTests", dependencies: ["Tensor"], swiftSettings: swiftSettings),
         .testTarget(name: "LanguageModelTests", dependencies: ["LanguageModel", "Tensor"],
                     exclude: ["Reference", "Corpus"], swiftSettings: swiftSettings),
-        .testTarget(name: "EventsTests", dependencies: ["Events"], swiftSettings: swiftSettings),
+        .testTarget(name: "EventsTests", dependencies: ["Events", "EventsTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "DeepPrefTests", dependencies: ["DeepPref", "Events"], exclude: ["Fixtures"],
                     swiftSettings: swiftSettings),
         .testTarget(name: "ResilienceTests", dependencies: ["Resilience"], swiftSettings: swiftSettings),
@@ -97,7 +101,8 @@ let package = Package(
         .testTarget(name: "BusTests", dependencies: [
                         "Bus", "Events", "Resilience", "ServiceRuntime", "Settings", .product(name: "Logging", package: "swift-log"),
                     ], swiftSettings: swiftSettings),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "Events", "Resilience", "ServiceRuntime"], swiftSettings: swiftSettings),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "Events", "EventsTesting", "Resilience", "ServiceRuntime"],
+                    swiftSettings: swiftSettings),
         .testTarget(name: "ServiceRuntimeTests", dependencies: [
                         "ServiceRuntime",
                         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -107,7 +112,7 @@ let package = Package(
                         .product(name: "ArgumentParser", package: "swift-argument-parser"),
                     ], swiftSettings: swiftSettings),
         .testTarget(name: "EndToEndTests", dependencies: [
-                        "ServiceRuntime", "Bus", "Store", "Events", "DeepPref",
+                        "ServiceRuntime", "Bus", "Store", "Events", "EventsTesting", "DeepPref",
                     ], swiftSettings: swiftSettings),
     ]
 )

@@ -1,3 +1,4 @@
+import Events
 import Foundation
 
 /// A JSON value with exact number kinds, as read from the wire.

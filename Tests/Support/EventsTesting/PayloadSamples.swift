@@ -3,8 +3,8 @@ import Events
 
 /// A fully populated, valid instance of a payload type: every optional set, every collection
 /// non-empty, every Double non-integral, so that its encoding exercises every schema field and
-/// tells `double` from `long`. The schema tests and the Kafka round-trip tests use them; they are
-/// also the examples in Docs/events.md.
+/// tells `double` from `long`. The schema tests, the store tests and the Kafka round-trip tests use
+/// them; they are also the examples in Docs/events.md.
 public protocol SampledPayload: EventPayload {
     static var sample: Self { get }
 }

@@ -1,3 +1,4 @@
+import Events
 import Foundation
 
 /// Checks JSON values against CDRA's Avro schemas (`Schemas/events/*.avsc`).
@@ -13,14 +14,15 @@ public enum AvroSchemaValidator {
     // MARK: - Where the schemas are
 
     /// `$CDRA_SCHEMAS_DIR` when set, otherwise `Schemas/events` of the source tree this file was
-    /// compiled from (tests and development builds; deployed images set the variable).
+    /// compiled from.
     public static var schemasDirectory: URL {
         if let dir = ProcessInfo.processInfo.environment["CDRA_SCHEMAS_DIR"], !dir.isEmpty {
             return URL(fileURLWithPath: dir, isDirectory: true)
         }
-        // #filePath is <repo>/Shared/Events/AvroSchemaValidator.swift.
+        // #filePath is <repo>/Tests/Support/EventsTesting/AvroSchemaValidator.swift.
         return URL(fileURLWithPath: #filePath)
             .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
             .appendingPathComponent("Schemas/events", isDirectory: true)
     }
 
