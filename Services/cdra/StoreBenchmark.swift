@@ -1,25 +1,26 @@
 import Events
 import Foundation
+import Store
 
 /// Measures idempotent query storage (``QueryRepository/storeSubmittedQueries(_:consumer:)``)
 /// against a real server: synthetic `query_submitted` events in batches, one transaction per
-/// batch, as a consumer would write them. A command that prints numbers, never a timed test.
-public struct StoreBenchmark {
+/// batch, as a consumer would write them. The work behind `cdra bench store`.
+struct StoreBenchmark {
     /// What one run measured.
-    public struct Report: Sendable, CustomStringConvertible {
-        public var events: Int
-        public var batchSize: Int
-        public var newEvents: Int
+    struct Report: Sendable, CustomStringConvertible {
+        var events: Int
+        var batchSize: Int
+        var newEvents: Int
         /// Events the replay stored (0 when storage is idempotent).
-        public var replayNewEvents: Int
-        public var seconds: Double
-        public var eventsPerSecond: Double
-        public var batchP50Milliseconds: Double
-        public var batchP99Milliseconds: Double
+        var replayNewEvents: Int
+        var seconds: Double
+        var eventsPerSecond: Double
+        var batchP50Milliseconds: Double
+        var batchP99Milliseconds: Double
         /// The same events stored a second time (all duplicates: nothing written).
-        public var replayEventsPerSecond: Double
+        var replayEventsPerSecond: Double
 
-        public var description: String {
+        var description: String {
             String(format: "stored %d events in batches of %d: %.0f events/s (%.3f s), batch p50 %.2f ms, p99 %.2f ms; "
                    + "replay of the same events: %.0f events/s, %d new",
                    events, batchSize, eventsPerSecond, seconds, batchP50Milliseconds, batchP99Milliseconds,
@@ -27,12 +28,12 @@ public struct StoreBenchmark {
         }
     }
 
-    /// Stores `events` synthetic queries (one profile per 10 queries, 20 topics) in batches of
-    /// `batchSize` on one connection, then stores them all again. Expects a migrated schema.
     static let riskLevels = ["low", "medium", "high"]
     static let splits = ["train", "validation", "test"]
 
-    public static func measureQueryStorage(
+    /// Stores `events` synthetic queries (one profile per 10 queries, 20 topics) in batches of
+    /// `batchSize` on one connection, then stores them all again. Expects a migrated schema.
+    static func measureQueryStorage(
         on connection: PostgresConnection, events: Int = 50_000, batchSize: Int = 500,
         consumer: String = "store-benchmark"
     ) throws -> Report {
@@ -86,7 +87,7 @@ public struct StoreBenchmark {
 
     /// Single-row INSERTs into a scratch temporary table, one transaction: one by one versus
     /// pipelined (``PostgresConnection/executePipelined(_:)``). Returns statements per second.
-    public static func measurePipelining(on connection: PostgresConnection, statements: Int = 5_000)
+    static func measurePipelining(on connection: PostgresConnection, statements: Int = 5_000)
         throws -> (sequential: Double, pipelined: Double)
     {
         try connection.execute("CREATE TEMPORARY TABLE IF NOT EXISTS cdra_pipeline_bench (id bigint, label text)")
