@@ -53,7 +53,9 @@ let package = Package(
         .target(name: "LanguageModel", dependencies: ["Tensor"], path: "Shared/LanguageModel",
                 swiftSettings: computeSettings),
         .target(name: "Events", dependencies: ["Resilience"], path: "Shared/Events", swiftSettings: swiftSettings),
-        .target(name: "DeepPref", dependencies: ["Events", "Resilience", "Settings"], path: "Shared/DeepPref",
+        .target(name: "ChatCompletions", dependencies: ["Resilience", "Settings"], path: "Shared/ChatCompletions",
+                swiftSettings: swiftSettings),
+        .target(name: "DeepPref", dependencies: ["ChatCompletions", "Events", "Resilience", "Settings"], path: "Shared/DeepPref",
                 resources: [.copy("Knowledge")], swiftSettings: swiftSettings),
         .target(name: "Bus", dependencies: [
                     "CRdKafka", "Events", "Resilience", "Settings", .product(name: "Logging", package: "swift-log"),
@@ -88,13 +90,19 @@ let package = Package(
         // MARK: - Testing support (test targets only; nothing that ships depends on these)
         .target(name: "EventsTesting", dependencies: ["Events"], path: "Tests/Support/EventsTesting",
                 swiftSettings: swiftSettings),
+        .target(name: "ChatCompletionsTesting", path: "Tests/Support/ChatCompletionsTesting", exclude: ["chat_server.py"],
+                swiftSettings: swiftSettings),
 
         // MARK: - Tests
         .testTarget(name: "TensorTests", dependencies: ["Tensor"], swiftSettings: swiftSettings),
         .testTarget(name: "LanguageModelTests", dependencies: ["LanguageModel", "Tensor"],
                     exclude: ["Reference", "Corpus"], swiftSettings: swiftSettings),
         .testTarget(name: "EventsTests", dependencies: ["Events", "EventsTesting"], swiftSettings: swiftSettings),
-        .testTarget(name: "DeepPrefTests", dependencies: ["DeepPref", "Events"], exclude: ["Fixtures"],
+        .testTarget(name: "ChatCompletionsTests", dependencies: ["ChatCompletions", "ChatCompletionsTesting", "Resilience"],
+                    swiftSettings: swiftSettings),
+        .testTarget(name: "DeepPrefTests", dependencies: [
+                        "DeepPref", "ChatCompletions", "ChatCompletionsTesting", "Events", "Resilience", "Settings",
+                    ],
                     swiftSettings: swiftSettings),
         .testTarget(name: "ResilienceTests", dependencies: ["Resilience"], swiftSettings: swiftSettings),
         .testTarget(name: "SettingsTests", dependencies: ["Settings"], swiftSettings: swiftSettings),

@@ -1,3 +1,5 @@
+import ChatCompletions
+
 /// The council backends a command or service can run, by name.
 public enum CouncilBackendName: String, CaseIterable, Sendable {
     /// Knowledge-pack rules; deterministic, needs nothing outside the machine.
@@ -10,7 +12,12 @@ public enum CouncilBackendName: String, CaseIterable, Sendable {
     public func makeBackend() throws -> any CouncilBackend {
         switch self {
         case .builtin: return BuiltinCouncil(pack: try KnowledgePack.builtin())
-        case .llm: return LLMCouncil(configuration: try LLMEndpointConfiguration.fromEnvironment())
+        case .llm:
+            do {
+                return LLMCouncil(configuration: try LLMEndpointConfiguration.fromEnvironment())
+            } catch let error as ChatCompletionsError {
+                throw CouncilError(error)
+            }
         }
     }
 }

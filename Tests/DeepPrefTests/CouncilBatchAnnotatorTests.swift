@@ -1,7 +1,8 @@
+import ChatCompletionsTesting
+import DeepPref
+import Events
 import Foundation
 import Testing
-import Events
-import DeepPref
 
 /// A council that answers from the question alone, so the batch runner can be tested without a
 /// model: questions containing "FAIL" throw, the others get a one-step annotation.

@@ -1,6 +1,9 @@
-import Foundation
-import Events
+import ChatCompletions
+import ChatCompletionsTesting
 import DeepPref
+import Events
+import Foundation
+import Resilience
 
 /// Queries and scripted model replies shared by the LLM council, judge and batch tests.
 enum CouncilFixtures {
@@ -16,8 +19,8 @@ enum CouncilFixtures {
     static func configuration(_ server: ChatServerFixture, timeout: TimeInterval = 10, maxAttempts: Int = 3,
                               repairs: Int = 2, requiresKey: Bool = true) -> LLMEndpointConfiguration {
         LLMEndpointConfiguration(baseURL: server.baseURL, model: "test-model", requiresAPIKey: requiresKey,
-                                 timeout: timeout, maxAttempts: maxAttempts, initialBackoff: 0.01,
-                                 maxBackoff: 5, maxRepairAttempts: repairs)
+                                 timeout: timeout, maxAttempts: maxAttempts,
+                                 backoff: Backoff(initial: .milliseconds(10), maximum: .seconds(5)), maxRepairAttempts: repairs)
     }
 
     static func client(_ configuration: LLMEndpointConfiguration, key: String? = apiKey) -> ChatCompletionsClient {

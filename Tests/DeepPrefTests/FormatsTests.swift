@@ -1,7 +1,9 @@
+import ChatCompletions
+import ChatCompletionsTesting
+import DeepPref
+import Events
 import Foundation
 import Testing
-import Events
-import DeepPref
 
 /// Writes text to a temporary file named `name`.
 func temporaryFile(_ name: String, _ text: String) throws -> URL {

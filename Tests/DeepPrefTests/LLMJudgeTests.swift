@@ -1,7 +1,8 @@
+import ChatCompletionsTesting
+import DeepPref
+import Events
 import Foundation
 import Testing
-import Events
-import DeepPref
 
 @Suite(.serialized) struct LLMJudgeTests {
     static func annotation() -> CouncilAnnotation {

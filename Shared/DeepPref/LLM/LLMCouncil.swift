@@ -1,3 +1,4 @@
+import ChatCompletions
 import Foundation
 import Events
 
@@ -40,8 +41,8 @@ public struct LLMCouncil: FailureReportingCouncil {
         if query.question.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
             return failure("input", CouncilError(.invalidInput, "the question is empty"), attempts: 0)
         }
-        do { _ = try client.apiKey() } catch let error as CouncilError {
-            return failure("configuration", error, attempts: 0)
+        do { _ = try client.apiKey() } catch let error as ChatCompletionsError {
+            return failure("configuration", CouncilError(error), attempts: 0)
         } catch {
             return failure("configuration", CouncilError(.configuration, "\(error)"), attempts: 0)
         }
@@ -67,7 +68,7 @@ public struct LLMCouncil: FailureReportingCouncil {
                     } catch let failure as ChatCompletionsClient.StructuredOutputFailure {
                         return (i, .failure(failure))
                     } catch {
-                        return (i, .failure(.init(error: CouncilError(.unreachable, "\(error)"), httpAttempts: 0, asks: 0, lastRawOutput: nil)))
+                        return (i, .failure(.init(error: ChatCompletionsError(.unreachable, "\(error)"), httpAttempts: 0, asks: 0, lastRawOutput: nil)))
                     }
                 }
             }
@@ -88,7 +89,7 @@ public struct LLMCouncil: FailureReportingCouncil {
             }
         }
         if let (stage, f) = firstFailure {
-            return failure(stage, f.error, attempts: attempts, raw: f.lastRawOutput)
+            return failure(stage, CouncilError(f.error), attempts: attempts, raw: f.lastRawOutput)
         }
         let critiques = replies.compactMap { $0 }.flatMap(\.critiques)
 
@@ -110,7 +111,7 @@ public struct LLMCouncil: FailureReportingCouncil {
             moderator = result.value
             attempts += result.httpAttempts
         } catch let f as ChatCompletionsClient.StructuredOutputFailure {
-            return failure("moderator", f.error, attempts: attempts + f.httpAttempts, raw: f.lastRawOutput)
+            return failure("moderator", CouncilError(f.error), attempts: attempts + f.httpAttempts, raw: f.lastRawOutput)
         } catch {
             return failure("moderator", CouncilError(.unreachable, "\(error)"), attempts: attempts)
         }

@@ -1,3 +1,4 @@
+import ChatCompletions
 import Foundation
 import Events
 
@@ -37,7 +38,7 @@ public struct LLMJudge: PreferenceJudge {
             let result = try await client.requestValidated(messages, validate: LLMJudgeSchema.validate)
             return .success(result.value)
         } catch let f as ChatCompletionsClient.StructuredOutputFailure {
-            return failure(f.error, attempts: f.httpAttempts, raw: f.lastRawOutput)
+            return failure(CouncilError(f.error), attempts: f.httpAttempts, raw: f.lastRawOutput)
         } catch let error as CouncilError {
             return failure(error, attempts: 0, raw: nil)
         } catch {

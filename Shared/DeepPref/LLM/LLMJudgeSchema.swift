@@ -1,3 +1,4 @@
+import ChatCompletions
 import Foundation
 
 /// Validates the judge's JSON reply: the eight checks as booleans (strings "true"/"false" are

@@ -1,4 +1,6 @@
 import Foundation
+import Resilience
+import Settings
 
 /// Where and how to reach an OpenAI-compatible chat-completions endpoint
 /// (`POST {baseURL}/chat/completions`). The API key itself is never stored here: only the name of
@@ -26,15 +28,10 @@ public struct LLMEndpointConfiguration: Sendable, Equatable, CustomStringConvert
     public var maxAttempts: Int {
         didSet { precondition(maxAttempts >= 1, "maxAttempts must be at least 1") }
     }
-    /// Wait before the first retry; doubled after every retry, capped at ``maxBackoff``.
-    /// Default: 0.5 s.
-    public var initialBackoff: TimeInterval {
-        didSet { precondition(initialBackoff >= 0, "initialBackoff must not be negative") }
-    }
-    /// Upper bound of one backoff wait, and of a server's `Retry-After`. Default: 30 s.
-    public var maxBackoff: TimeInterval {
-        didSet { precondition(maxBackoff >= 0, "maxBackoff must not be negative") }
-    }
+    /// The wait before each retry: doubled after every retry from `initial`, with jitter, capped at
+    /// `maximum`; a server's `Retry-After` raises it to at least the server's wait (still capped).
+    /// Default: initial 0.5 s (`CDRA_LLM_INITIAL_BACKOFF`, seconds), maximum 30 s, jitter 0.2.
+    public var backoff: Backoff
     /// Times a malformed or schema-violating reply is sent back to the model with the problems
     /// listed, before the request fails with `.invalidModelOutput`. Default: 2.
     public var maxRepairAttempts: Int {
@@ -53,17 +50,30 @@ public struct LLMEndpointConfiguration: Sendable, Equatable, CustomStringConvert
         didSet { precondition(maxConcurrentRequests >= 1, "maxConcurrentRequests must be at least 1") }
     }
 
+    /// Largest response body the client reads, in bytes; a larger one fails the request with
+    /// `.httpError` at once (not retried), and reading stops at the limit.
+    /// Default: 4 MiB (`CDRA_LLM_MAX_RESPONSE_BYTES`).
+    public var maxResponseBytes: Int {
+        didSet { precondition(maxResponseBytes >= 1, "maxResponseBytes must be positive") }
+    }
+
+    /// 0.5 s doubling to at most 30 s, ±20 %.
+    public static let defaultBackoff = Backoff(initial: .milliseconds(500), maximum: .seconds(30), jitter: 0.2)
+
+    /// 4 MiB: far above any chat completion the council asks for, far below what hurts a service.
+    public static let defaultMaxResponseBytes = 4 << 20
+
     public init(baseURL: URL, model: String, apiKeyEnvironmentVariable: String = "CDRA_LLM_API_KEY",
                 requiresAPIKey: Bool = true, timeout: TimeInterval = 60, maxAttempts: Int = 4,
-                initialBackoff: TimeInterval = 0.5, maxBackoff: TimeInterval = 30,
+                backoff: Backoff = LLMEndpointConfiguration.defaultBackoff,
                 maxRepairAttempts: Int = 2, temperature: Double = 0.2, personaConcurrency: Int = 6,
-                maxConcurrentRequests: Int = 16) {
+                maxConcurrentRequests: Int = 16, maxResponseBytes: Int = LLMEndpointConfiguration.defaultMaxResponseBytes) {
         precondition(timeout > 0, "timeout must be positive")
         precondition(maxAttempts >= 1, "maxAttempts must be at least 1")
-        precondition(initialBackoff >= 0 && maxBackoff >= 0, "backoff must not be negative")
         precondition(maxRepairAttempts >= 0, "maxRepairAttempts must not be negative")
         precondition(personaConcurrency >= 1, "personaConcurrency must be at least 1")
         precondition(maxConcurrentRequests >= 1, "maxConcurrentRequests must be at least 1")
+        precondition(maxResponseBytes >= 1, "maxResponseBytes must be positive")
         self.maxConcurrentRequests = maxConcurrentRequests
         self.baseURL = baseURL
         self.model = model
@@ -71,11 +81,11 @@ public struct LLMEndpointConfiguration: Sendable, Equatable, CustomStringConvert
         self.requiresAPIKey = requiresAPIKey
         self.timeout = timeout
         self.maxAttempts = maxAttempts
-        self.initialBackoff = initialBackoff
-        self.maxBackoff = maxBackoff
+        self.backoff = backoff
         self.maxRepairAttempts = maxRepairAttempts
         self.temperature = temperature
         self.personaConcurrency = personaConcurrency
+        self.maxResponseBytes = maxResponseBytes
     }
 
     /// `{baseURL}/chat/completions`.
@@ -90,47 +100,39 @@ public struct LLMEndpointConfiguration: Sendable, Equatable, CustomStringConvert
     /// the key variable, default `CDRA_LLM_API_KEY`), `CDRA_LLM_REQUIRE_KEY` (`0`/`false` for servers
     /// without auth), `CDRA_LLM_TIMEOUT` (seconds), `CDRA_LLM_MAX_ATTEMPTS`,
     /// `CDRA_LLM_INITIAL_BACKOFF` (seconds), `CDRA_LLM_MAX_REPAIRS`, `CDRA_LLM_TEMPERATURE`,
-    /// `CDRA_LLM_MAX_CONCURRENT_REQUESTS`.
+    /// `CDRA_LLM_MAX_CONCURRENT_REQUESTS`, `CDRA_LLM_MAX_RESPONSE_BYTES`.
     /// Throws `.configuration` naming the variable that is missing or malformed.
     public static func fromEnvironment(
         _ environment: [String: String] = ProcessInfo.processInfo.environment
     ) throws -> LLMEndpointConfiguration {
-        func value(_ name: String) -> String? {
-            guard let text = environment[name]?.trimmingCharacters(in: .whitespaces), !text.isEmpty else { return nil }
-            return text
+        do {
+            return try read(EnvironmentReader(environment))
+        } catch let error as SettingError {
+            throw ChatCompletionsError(.configuration, error.description)
         }
-        guard let urlText = value("CDRA_LLM_BASE_URL") else {
-            throw CouncilError(.configuration, "CDRA_LLM_BASE_URL is not set (e.g. http://127.0.0.1:8000/v1)")
+    }
+
+    private static func read(_ environment: EnvironmentReader) throws -> LLMEndpointConfiguration {
+        guard let urlText = environment.string("CDRA_LLM_BASE_URL") else {
+            throw SettingError(variable: "CDRA_LLM_BASE_URL", "is not set (e.g. http://127.0.0.1:8000/v1)")
         }
         guard let url = URL(string: urlText), let scheme = url.scheme?.lowercased(),
               scheme == "http" || scheme == "https", url.host != nil else {
-            throw CouncilError(.configuration, "CDRA_LLM_BASE_URL is not an http(s) URL: '\(urlText.prefix(200))'")
+            throw SettingError(variable: "CDRA_LLM_BASE_URL", "is not an http(s) URL: '\(urlText.prefix(200))'")
         }
-        guard let model = value("CDRA_LLM_MODEL") else {
-            throw CouncilError(.configuration, "CDRA_LLM_MODEL is not set")
+        guard let model = environment.string("CDRA_LLM_MODEL") else {
+            throw SettingError(variable: "CDRA_LLM_MODEL", "is not set")
         }
         var configuration = LLMEndpointConfiguration(baseURL: url, model: model)
-        if let name = value("CDRA_LLM_API_KEY_ENV") { configuration.apiKeyEnvironmentVariable = name }
-        if let flag = value("CDRA_LLM_REQUIRE_KEY") {
-            switch flag.lowercased() {
-            case "1", "true", "yes": configuration.requiresAPIKey = true
-            case "0", "false", "no": configuration.requiresAPIKey = false
-            default: throw CouncilError(.configuration, "CDRA_LLM_REQUIRE_KEY must be true or false, not '\(flag.prefix(20))'")
-            }
-        }
-        func number(_ name: String, _ range: ClosedRange<Double>) throws -> Double? {
-            guard let text = value(name) else { return nil }
-            guard let number = Double(text), range.contains(number) else {
-                throw CouncilError(.configuration, "\(name) must be a number in \(range), not '\(text.prefix(20))'")
-            }
-            return number
-        }
-        if let v = try number("CDRA_LLM_TIMEOUT", 0.001...3600) { configuration.timeout = v }
-        if let v = try number("CDRA_LLM_MAX_ATTEMPTS", 1...20) { configuration.maxAttempts = Int(v) }
-        if let v = try number("CDRA_LLM_INITIAL_BACKOFF", 0...600) { configuration.initialBackoff = v }
-        if let v = try number("CDRA_LLM_MAX_REPAIRS", 0...10) { configuration.maxRepairAttempts = Int(v) }
-        if let v = try number("CDRA_LLM_TEMPERATURE", 0...2) { configuration.temperature = v }
-        if let v = try number("CDRA_LLM_MAX_CONCURRENT_REQUESTS", 1...1024) { configuration.maxConcurrentRequests = Int(v) }
+        if let name = environment.string("CDRA_LLM_API_KEY_ENV") { configuration.apiKeyEnvironmentVariable = name }
+        if let required = try environment.boolean("CDRA_LLM_REQUIRE_KEY") { configuration.requiresAPIKey = required }
+        if let v = try environment.number("CDRA_LLM_TIMEOUT", in: 0.001...3600) { configuration.timeout = v }
+        if let v = try environment.integer("CDRA_LLM_MAX_ATTEMPTS", in: 1...20) { configuration.maxAttempts = v }
+        if let v = try environment.number("CDRA_LLM_INITIAL_BACKOFF", in: 0...600) { configuration.backoff.initial = .seconds(v) }
+        if let v = try environment.integer("CDRA_LLM_MAX_REPAIRS", in: 0...10) { configuration.maxRepairAttempts = v }
+        if let v = try environment.number("CDRA_LLM_TEMPERATURE", in: 0...2) { configuration.temperature = v }
+        if let v = try environment.integer("CDRA_LLM_MAX_CONCURRENT_REQUESTS", in: 1...1024) { configuration.maxConcurrentRequests = v }
+        if let v = try environment.integer("CDRA_LLM_MAX_RESPONSE_BYTES", in: 1024...(1 << 30)) { configuration.maxResponseBytes = v }
         return configuration
     }
 
@@ -138,7 +140,8 @@ public struct LLMEndpointConfiguration: Sendable, Equatable, CustomStringConvert
     public var description: String {
         "endpoint=\(chatCompletionsURL.absoluteString) model=\(model) key_env=\(apiKeyEnvironmentVariable)"
             + " requires_key=\(requiresAPIKey) timeout=\(timeout)s max_attempts=\(maxAttempts)"
-            + " initial_backoff=\(initialBackoff)s max_backoff=\(maxBackoff)s max_repairs=\(maxRepairAttempts)"
+            + " \(backoff) max_repairs=\(maxRepairAttempts)"
             + " temperature=\(temperature) max_concurrent_requests=\(maxConcurrentRequests)"
+            + " max_response_bytes=\(maxResponseBytes)"
     }
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""A scripted OpenAI-compatible chat-completions server for the DeepPref tests.
+"""A scripted OpenAI-compatible chat-completions server for the client, council and judge tests.
 
 Usage: chat_server.py SCRIPT.json LOG.jsonl
 Listens on 127.0.0.1 on a free port and prints "PORT <n>" on stdout once ready.
@@ -16,6 +16,8 @@ REPLY fields (all optional):
   "content": assistant message text, wrapped in a chat.completion body
   "raw": the response body as is (instead of a chat.completion)
   "echo_auth": put the request's Authorization header into the body (content or error text)
+  "content_bytes": n, make the assistant message n letters long (an oversized reply)
+  "chunked": send the body in chunks without a Content-Length (the size is not announced)
 Every request is appended to LOG.jsonl as {"time", "route", "authorization", "body"}.
 """
 import json
@@ -50,19 +52,28 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
-    def send(self, status, body, headers=None):
+    def send(self, status, body, headers=None, chunked=False):
         data = body.encode("utf-8")
         try:
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
+            if chunked:
+                self.send_header("Transfer-Encoding", "chunked")
+            else:
+                self.send_header("Content-Length", str(len(data)))
             for name, value in (headers or {}).items():
                 self.send_header(name, value)
             self.end_headers()
-            self.wfile.write(data)
+            if chunked:
+                for start in range(0, len(data), 65536):
+                    piece = data[start:start + 65536]
+                    self.wfile.write(b"%x\r\n" % len(piece) + piece + b"\r\n")
+                self.wfile.write(b"0\r\n\r\n")
+            else:
+                self.wfile.write(data)
             self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError):
-            pass  # the client gave up (timeout test)
+            pass  # the client gave up (timeout and size-limit tests)
 
     def do_POST(self):
         length = int(self.headers.get("Content-Length", "0"))
@@ -95,6 +106,8 @@ class Handler(BaseHTTPRequestHandler):
             body_text = reply["raw"]
         elif status == 200:
             content = reply.get("content", "")
+            if reply.get("content_bytes"):
+                content = "a" * int(reply["content_bytes"])
             if reply.get("echo_auth"):
                 content = content + " Authorization: " + str(auth)
             body_text = json.dumps({
@@ -106,7 +119,7 @@ class Handler(BaseHTTPRequestHandler):
             if reply.get("echo_auth"):
                 error["error"]["message"] = "bad request from " + str(auth)
             body_text = json.dumps(error)
-        self.send(status, body_text, reply.get("headers"))
+        self.send(status, body_text, reply.get("headers"), chunked=bool(reply.get("chunked")))
 
 
 def exit_with_parent(parent):

@@ -1,7 +1,6 @@
 import Foundation
 import Testing
-import Events
-import DeepPref
+import ChatCompletions
 
 @Suite struct ModelReplyJSONTests {
     @Test func fencesAndSurroundingProseAreRemoved() throws {

@@ -1,23 +1,23 @@
 import Foundation
 
-/// Runs Fixtures/chat_server.py on a free port with a scripted sequence of replies, and reads
-/// back the requests it received.
-final class ChatServerFixture {
-    let port: Int
-    let logURL: URL
+/// Runs chat_server.py (next to this file) on a free port with a scripted sequence of replies, and
+/// reads back the requests it received.
+public final class ChatServerFixture {
+    public let port: Int
+    public let logURL: URL
     private let process: Process
     private let directory: URL
 
-    var baseURL: URL { URL(string: "http://127.0.0.1:\(port)/v1")! }
+    public var baseURL: URL { URL(string: "http://127.0.0.1:\(port)/v1")! }
 
     static var scriptPath: String {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-            .appendingPathComponent("Fixtures/chat_server.py").path
+            .appendingPathComponent("chat_server.py").path
     }
 
     /// Starts the server on a Dispatch thread: waiting for the child blocks, and a blocked
     /// cooperative thread would stall the other tests' timers on a two-core machine.
-    static func start(routes: [(String, [[String: Any]])], requireKey: String? = nil) async throws -> ChatServerFixture {
+    public static func start(routes: [(String, [[String: Any]])], requireKey: String? = nil) async throws -> ChatServerFixture {
         let script = jsonText(["require_key": requireKey as Any? ?? NSNull(),
                                "routes": routes.map { ["match": $0.0, "replies": $0.1] }])
         return try await withCheckedThrowingContinuation { continuation in
@@ -59,21 +59,24 @@ final class ChatServerFixture {
         self.port = port
     }
 
-    struct FixtureError: Error, CustomStringConvertible {
-        var message: String
-        var description: String { message }
+    public struct FixtureError: Error, CustomStringConvertible {
+        public var message: String
+        public var description: String { message }
     }
 
-    struct Request {
-        var time: Double
-        var route: Int?
-        var authorization: String?
-        var body: [String: Any]
-        var messages: [[String: Any]] { body["messages"] as? [[String: Any]] ?? [] }
-        var systemPrompt: String { messages.first?["content"] as? String ?? "" }
+    /// One request as the server logged it.
+    public struct Request {
+        /// Seconds since 1970 when the server received it.
+        public var time: Double
+        /// Index of the route it matched, nil when none did.
+        public var route: Int?
+        public var authorization: String?
+        public var body: [String: Any]
+        public var messages: [[String: Any]] { body["messages"] as? [[String: Any]] ?? [] }
+        public var systemPrompt: String { messages.first?["content"] as? String ?? "" }
     }
 
-    func requests() -> [Request] {
+    public func requests() -> [Request] {
         guard let data = try? Data(contentsOf: logURL) else { return [] }
         return String(decoding: data, as: UTF8.self).split(separator: "\n").compactMap { line in
             guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { return nil }
@@ -83,7 +86,7 @@ final class ChatServerFixture {
         }
     }
 
-    func stop() {
+    public func stop() {
         if process.isRunning {
             process.terminate()
             let deadline = Date().addingTimeInterval(3)
@@ -97,6 +100,6 @@ final class ChatServerFixture {
 }
 
 /// JSON text of a value, for scripted assistant replies.
-func jsonText(_ value: Any) -> String {
+public func jsonText(_ value: Any) -> String {
     String(decoding: try! JSONSerialization.data(withJSONObject: value, options: [.sortedKeys]), as: UTF8.self)
 }

@@ -3,13 +3,16 @@ import Foundation
 /// Reads typed fields out of a parsed JSON object and collects every problem (with its field
 /// path) instead of stopping at the first, so a re-ask can list them all. Harmless type slips
 /// are repaired on the way: numbers sent as strings ("0.7"), booleans sent as "true"/"false",
-/// integer ids where strings are expected.
-final class JSONFieldCheck {
-    private(set) var problems: [String] = []
+/// integer ids where strings are expected. Used by every reader of model replies and published
+/// records in this package.
+package final class JSONFieldCheck {
+    package private(set) var problems: [String] = []
 
-    func problem(_ text: String) { problems.append(text) }
+    package init() {}
 
-    func string(_ object: [String: Any], _ key: String, at path: String, allowEmpty: Bool = false) -> String? {
+    package func problem(_ text: String) { problems.append(text) }
+
+    package func string(_ object: [String: Any], _ key: String, at path: String, allowEmpty: Bool = false) -> String? {
         guard let raw = object[key], !(raw is NSNull) else {
             problem("\(path).\(key) is missing (a string is required)")
             return nil
@@ -27,7 +30,7 @@ final class JSONFieldCheck {
     }
 
     /// nil for a missing or null field, without a problem.
-    func optionalString(_ object: [String: Any], _ key: String, at path: String) -> String? {
+    package func optionalString(_ object: [String: Any], _ key: String, at path: String) -> String? {
         guard let raw = object[key], !(raw is NSNull) else { return nil }
         if let text = raw as? String {
             let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -37,7 +40,7 @@ final class JSONFieldCheck {
         return nil
     }
 
-    func number(_ object: [String: Any], _ key: String, at path: String, in range: ClosedRange<Double>) -> Double? {
+    package func number(_ object: [String: Any], _ key: String, at path: String, in range: ClosedRange<Double>) -> Double? {
         guard let raw = object[key], !(raw is NSNull) else {
             problem("\(path).\(key) is missing (a number in \(range.lowerBound)...\(range.upperBound) is required)")
             return nil
@@ -53,7 +56,7 @@ final class JSONFieldCheck {
         return value
     }
 
-    func bool(_ object: [String: Any], _ key: String, at path: String) -> Bool? {
+    package func bool(_ object: [String: Any], _ key: String, at path: String) -> Bool? {
         guard let raw = object[key], !(raw is NSNull) else {
             problem("\(path).\(key) is missing (true or false is required)")
             return nil
@@ -63,7 +66,7 @@ final class JSONFieldCheck {
         return nil
     }
 
-    func array(_ object: [String: Any], _ key: String, at path: String, count: ClosedRange<Int>) -> [Any]? {
+    package func array(_ object: [String: Any], _ key: String, at path: String, count: ClosedRange<Int>) -> [Any]? {
         guard let raw = object[key], !(raw is NSNull) else {
             problem("\(path).\(key) is missing (a list of \(count.lowerBound) to \(count.upperBound) items is required)")
             return nil
@@ -79,7 +82,7 @@ final class JSONFieldCheck {
         return items
     }
 
-    func strings(_ object: [String: Any], _ key: String, at path: String, required: Bool) -> [String]? {
+    package func strings(_ object: [String: Any], _ key: String, at path: String, required: Bool) -> [String]? {
         guard let raw = object[key], !(raw is NSNull) else {
             if required { problem("\(path).\(key) is missing (a list of strings is required)") }
             return required ? nil : []
@@ -101,7 +104,7 @@ final class JSONFieldCheck {
     }
 
     /// An id given as a string or an integer, as a string.
-    static func identifier(_ raw: Any?) -> String? {
+    package static func identifier(_ raw: Any?) -> String? {
         guard let raw, !(raw is NSNull) else { return nil }
         if let text = raw as? String {
             let trimmed = text.trimmingCharacters(in: .whitespaces)
@@ -133,7 +136,7 @@ final class JSONFieldCheck {
         return nil
     }
 
-    static func boolValue(_ raw: Any) -> Bool? {
+    package static func boolValue(_ raw: Any) -> Bool? {
         if isBoolean(raw), let number = raw as? NSNumber { return number.boolValue }
         if let text = raw as? String {
             switch text.trimmingCharacters(in: .whitespaces).lowercased() {

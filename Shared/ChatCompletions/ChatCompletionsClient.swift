@@ -2,20 +2,24 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+import Settings
 
 /// Sends chat-completions requests to an OpenAI-compatible endpoint with timeouts and retries,
 /// and asks again (bounded) when the model's JSON reply is malformed or fails a schema.
-/// Shared by ``LLMCouncil`` and ``LLMJudge``.
+/// Shared by the LLM council and the LLM judge.
 ///
 /// Retry policy: timeouts, connection errors, HTTP 408, 429 and 5xx are retried up to
-/// `maxAttempts` times in all, waiting `initialBackoff · 2^(n−1)` (capped at `maxBackoff`) or the
-/// server's `Retry-After` (seconds or an HTTP date, also capped) when it sends one. Other HTTP
-/// statuses fail at once. The API key is read from the environment on every request, sent only as
-/// `Authorization: Bearer`, and scrubbed from every error message and failure record.
+/// `maxAttempts` times in all, waiting as the configuration's ``LLMEndpointConfiguration/backoff``
+/// says: exponential with jitter, and at least the server's `Retry-After` (seconds or an HTTP date)
+/// when it sends one, all capped at the backoff's maximum. Other HTTP statuses, and a body larger
+/// than `maxResponseBytes`, fail at once. The API key is read from the environment on every
+/// request, sent only as `Authorization: Bearer`, and scrubbed from every error message and failure
+/// record.
 public final class ChatCompletionsClient: Sendable {
     public let configuration: LLMEndpointConfiguration
     private let environment: @Sendable () -> [String: String]
     private let session: URLSession
+    private let bodies: ResponseBodies
     private let slots: RequestSlots
 
     /// `environment` is read on every request; tests pass their own.
@@ -30,8 +34,10 @@ public final class ChatCompletionsClient: Sendable {
         sessionConfiguration.timeoutIntervalForResource = Self.backstopTimeout(configuration.timeout)
         sessionConfiguration.requestCachePolicy = .reloadIgnoringLocalCacheData
         sessionConfiguration.httpMaximumConnectionsPerHost = configuration.maxConcurrentRequests
-        self.session = URLSession(configuration: sessionConfiguration)
-        self.slots = RequestSlots(configuration.maxConcurrentRequests)
+        bodies = ResponseBodies()
+        // The session keeps its delegate until it is invalidated (deinit).
+        session = URLSession(configuration: sessionConfiguration, delegate: bodies, delegateQueue: nil)
+        slots = RequestSlots(configuration.maxConcurrentRequests)
     }
 
     deinit { session.finishTasksAndInvalidate() }
@@ -44,13 +50,20 @@ public final class ChatCompletionsClient: Sendable {
 
     /// A reply that never passed validation: what the caller needs to write a failure record.
     public struct StructuredOutputFailure: Error, Sendable {
-        public var error: CouncilError
+        public var error: ChatCompletionsError
         /// HTTP requests made, retries and re-asks included.
         public var httpAttempts: Int
         /// Times the model was asked (1 + re-asks).
         public var asks: Int
         /// The last assistant text received (scrubbed of the key), if any.
         public var lastRawOutput: String?
+
+        public init(error: ChatCompletionsError, httpAttempts: Int, asks: Int, lastRawOutput: String?) {
+            self.error = error
+            self.httpAttempts = httpAttempts
+            self.asks = asks
+            self.lastRawOutput = lastRawOutput
+        }
     }
 
     // MARK: - One completion
@@ -69,7 +82,7 @@ public final class ChatCompletionsClient: Sendable {
                                   attempts: inout Int) async throws -> Reply {
         let key = try apiKey()
         let request = try makeRequest(messages, key: key, jsonObjectOutput: jsonObjectOutput)
-        var lastError = CouncilError(.unreachable, "no attempt was made")
+        var lastError = ChatCompletionsError(.unreachable, "no attempt was made")
         let firstAttempt = attempts
         for attempt in 1...configuration.maxAttempts {
             // A cancelled query (another persona already failed, or shutdown) sends nothing more.
@@ -82,42 +95,44 @@ public final class ChatCompletionsClient: Sendable {
             attempts += 1
             let outcome = await send(request)
             await slots.release()
-            var retryAfter: TimeInterval? = nil
+            var retryAfter: Duration? = nil
             switch outcome {
             case .timedOut:
-                lastError = CouncilError(.timeout, "no reply within \(configuration.timeout)s (attempt \(attempt) of \(configuration.maxAttempts))")
+                lastError = ChatCompletionsError(.timeout, "no reply within \(configuration.timeout)s (attempt \(attempt) of \(configuration.maxAttempts))")
             case .transport(let message):
-                lastError = CouncilError(.unreachable, scrub("\(message) (attempt \(attempt) of \(configuration.maxAttempts))", key))
+                lastError = ChatCompletionsError(.unreachable, scrub("\(message) (attempt \(attempt) of \(configuration.maxAttempts))", key))
+            case .tooLarge(let announced):
+                let size = announced.map { " (\($0) bytes announced)" } ?? ""
+                throw ChatCompletionsError(.httpError, "the response body is larger than the limit of \(configuration.maxResponseBytes) bytes\(size); raise CDRA_LLM_MAX_RESPONSE_BYTES if the endpoint really sends that much")
             case .http(let status, let headers, let body):
                 switch status {
                 case 200..<300:
                     do {
                         return Reply(content: try Self.assistantContent(body), httpAttempts: attempts - firstAttempt)
-                    } catch let error as CouncilError {
+                    } catch let error as ChatCompletionsError {
                         // A 200 whose body is not a chat completion is the server's fault, not the model's:
                         // it will not get better by asking again.
-                        throw StructuredOutputFailure(error: CouncilError(error.code, scrub(error.message, key)),
+                        throw StructuredOutputFailure(error: ChatCompletionsError(error.code, scrub(error.message, key)),
                                                       httpAttempts: attempts - firstAttempt, asks: 1,
                                                       lastRawOutput: Self.truncate(scrub(String(decoding: body, as: UTF8.self), key)))
                     }
                 case 429:
                     retryAfter = Self.retryAfter(headers)
-                    lastError = CouncilError(.rateLimited, "HTTP 429 (attempt \(attempt) of \(configuration.maxAttempts))")
+                    lastError = ChatCompletionsError(.rateLimited, "HTTP 429 (attempt \(attempt) of \(configuration.maxAttempts))")
                 case 408:
-                    lastError = CouncilError(.timeout, "HTTP 408 (attempt \(attempt) of \(configuration.maxAttempts))")
+                    lastError = ChatCompletionsError(.timeout, "HTTP 408 (attempt \(attempt) of \(configuration.maxAttempts))")
                 case 500..<600:
                     retryAfter = Self.retryAfter(headers)
-                    lastError = CouncilError(.unreachable, "HTTP \(status) (attempt \(attempt) of \(configuration.maxAttempts)): \(Self.truncate(scrub(String(decoding: body, as: UTF8.self), key), 200))")
+                    lastError = ChatCompletionsError(.unreachable, "HTTP \(status) (attempt \(attempt) of \(configuration.maxAttempts)): \(Self.truncate(scrub(String(decoding: body, as: UTF8.self), key), 200))")
                 case 401, 403:
-                    throw CouncilError(.httpError, "HTTP \(status): the endpoint rejected the credentials in \(configuration.apiKeyEnvironmentVariable)")
+                    throw ChatCompletionsError(.httpError, "HTTP \(status): the endpoint rejected the credentials in \(configuration.apiKeyEnvironmentVariable)")
                 default:
-                    throw CouncilError(.httpError, "HTTP \(status): \(Self.truncate(scrub(String(decoding: body, as: UTF8.self), key), 300))")
+                    throw ChatCompletionsError(.httpError, "HTTP \(status): \(Self.truncate(scrub(String(decoding: body, as: UTF8.self), key), 300))")
                 }
             }
             if attempt < configuration.maxAttempts {
-                let backoff = min(configuration.maxBackoff, configuration.initialBackoff * pow(2, Double(attempt - 1)))
-                let wait = min(configuration.maxBackoff, max(backoff, retryAfter ?? 0))
-                if wait > 0 { try await Task.sleep(nanoseconds: UInt64(wait * 1_000_000_000)) }
+                let wait = configuration.backoff.delay(attempt: attempt, atLeast: retryAfter)
+                if wait > .zero { try await Task.sleep(for: wait) }
             }
         }
         throw lastError
@@ -141,7 +156,7 @@ public final class ChatCompletionsClient: Sendable {
             let reply: Reply
             do {
                 reply = try await completeCounting(conversation, jsonObjectOutput: true, attempts: &attempts)
-            } catch let error as CouncilError {
+            } catch let error as ChatCompletionsError {
                 throw StructuredOutputFailure(error: error, httpAttempts: attempts, asks: ask, lastRawOutput: lastRaw)
             } catch var failure as StructuredOutputFailure {
                 failure.httpAttempts = attempts
@@ -166,7 +181,7 @@ public final class ChatCompletionsClient: Sendable {
         }
         let reason = "the model never returned valid output after \(configuration.maxRepairAttempts + 1) asks; last problems: "
             + lastProblems.prefix(8).joined(separator: "; ")
-        throw StructuredOutputFailure(error: CouncilError(.invalidModelOutput, scrub(reason, key)),
+        throw StructuredOutputFailure(error: ChatCompletionsError(.invalidModelOutput, scrub(reason, key)),
                                       httpAttempts: attempts, asks: configuration.maxRepairAttempts + 1,
                                       lastRawOutput: lastRaw)
     }
@@ -179,12 +194,12 @@ public final class ChatCompletionsClient: Sendable {
 
     // MARK: - HTTP
 
-    /// The key from the environment; nil when none is needed and none is set.
-    func apiKey() throws -> String? {
-        let value = environment()[configuration.apiKeyEnvironmentVariable]?.trimmingCharacters(in: .whitespacesAndNewlines)
-        if let value, !value.isEmpty { return value }
+    /// The key from the environment; nil when none is needed and none is set. Throws
+    /// `.configuration` when a key is required and missing, before anything is sent.
+    package func apiKey() throws -> String? {
+        if let value = EnvironmentReader(environment()).string(configuration.apiKeyEnvironmentVariable) { return value }
         if configuration.requiresAPIKey {
-            throw CouncilError(.configuration, "environment variable \(configuration.apiKeyEnvironmentVariable) holds no API key")
+            throw ChatCompletionsError(.configuration, "environment variable \(configuration.apiKeyEnvironmentVariable) holds no API key")
         }
         return nil
     }
@@ -206,79 +221,23 @@ public final class ChatCompletionsClient: Sendable {
         return request
     }
 
-    private enum Outcome: Sendable {
-        case http(status: Int, headers: [String: String], body: Data)
-        case timedOut
-        case transport(String)
-    }
-
     /// One HTTP exchange. The timeout is enforced here as well as by URLSession, because an idle
     /// timeout alone does not stop a server that trickles bytes forever.
-    private func send(_ request: URLRequest) async -> Outcome {
-        let state = ExchangeState()
+    private func send(_ request: URLRequest) async -> HTTPOutcome {
+        let task = session.dataTask(with: request)
+        let exchange = bodies.register(task, limit: configuration.maxResponseBytes)
+        defer { bodies.forget(task) }
         let timeout = configuration.timeout
         return await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Outcome, Never>) in
-                let task = session.dataTask(with: request) { data, response, error in
-                    if let error {
-                        let nsError = error as NSError
-                        if state.timedOut || nsError.code == NSURLErrorTimedOut {
-                            state.finish(continuation, .timedOut)
-                        } else if nsError.code == NSURLErrorCancelled {
-                            state.finish(continuation, .transport("request cancelled"))
-                        } else {
-                            state.finish(continuation, .transport("cannot reach the endpoint: \(nsError.localizedDescription)"))
-                        }
-                        return
-                    }
-                    guard let http = response as? HTTPURLResponse else {
-                        state.finish(continuation, .transport("the reply is not HTTP"))
-                        return
-                    }
-                    var headers: [String: String] = [:]
-                    for (name, value) in http.allHeaderFields {
-                        if let name = name as? String, let value = value as? String { headers[name.lowercased()] = value }
-                    }
-                    state.finish(continuation, .http(status: http.statusCode, headers: headers, body: data ?? Data()))
-                }
-                state.task = task
+            await withCheckedContinuation { (continuation: CheckedContinuation<HTTPOutcome, Never>) in
+                exchange.onFinish(continuation)
                 DispatchQueue.global().asyncAfter(deadline: .now() + timeout) {
-                    if state.markTimedOut() { task.cancel(); state.finish(continuation, .timedOut) }
+                    if exchange.finish(.timedOut) { task.cancel() }
                 }
                 task.resume()
             }
         } onCancel: {
-            state.task?.cancel()
-        }
-    }
-
-    /// Guards the continuation: URLSession's completion and the timer may both fire.
-    private final class ExchangeState: @unchecked Sendable {
-        private let lock = NSLock()
-        private var finished = false
-        private var _timedOut = false
-        private var _task: URLSessionDataTask?
-
-        var task: URLSessionDataTask? {
-            get { lock.lock(); defer { lock.unlock() }; return _task }
-            set { lock.lock(); _task = newValue; lock.unlock() }
-        }
-        var timedOut: Bool { lock.lock(); defer { lock.unlock() }; return _timedOut }
-
-        /// True when the exchange was still running and is now marked timed out.
-        func markTimedOut() -> Bool {
-            lock.lock(); defer { lock.unlock() }
-            if finished { return false }
-            _timedOut = true
-            return true
-        }
-
-        func finish(_ continuation: CheckedContinuation<Outcome, Never>, _ outcome: Outcome) {
-            lock.lock()
-            if finished { lock.unlock(); return }
-            finished = true
-            lock.unlock()
-            continuation.resume(returning: outcome)
+            task.cancel()
         }
     }
 
@@ -288,26 +247,26 @@ public final class ChatCompletionsClient: Sendable {
     static func assistantContent(_ body: Data) throws -> String {
         guard let object = try? JSONSerialization.jsonObject(with: body, options: [.fragmentsAllowed]),
               let fields = object as? [String: Any] else {
-            throw CouncilError(.invalidModelOutput, "the endpoint's reply is not a JSON object")
+            throw ChatCompletionsError(.invalidModelOutput, "the endpoint's reply is not a JSON object")
         }
         guard let choices = fields["choices"] as? [Any], let first = choices.first as? [String: Any] else {
-            throw CouncilError(.invalidModelOutput, "the endpoint's reply has no choices")
+            throw ChatCompletionsError(.invalidModelOutput, "the endpoint's reply has no choices")
         }
         guard let message = first["message"] as? [String: Any], let content = message["content"] as? String else {
-            throw CouncilError(.invalidModelOutput, "the endpoint's reply has no choices[0].message.content string")
+            throw ChatCompletionsError(.invalidModelOutput, "the endpoint's reply has no choices[0].message.content string")
         }
         return content
     }
 
-    /// Seconds from a `Retry-After` header (names lowercased): delta-seconds or an HTTP date.
-    public static func retryAfter(_ headers: [String: String]) -> TimeInterval? {
+    /// The wait a `Retry-After` header asks for (names lowercased): delta-seconds or an HTTP date.
+    public static func retryAfter(_ headers: [String: String]) -> Duration? {
         guard let text = headers["retry-after"]?.trimmingCharacters(in: .whitespaces), !text.isEmpty else { return nil }
-        if let seconds = Double(text), seconds >= 0 { return seconds }
+        if let seconds = Double(text), seconds >= 0, seconds.isFinite { return .seconds(seconds) }
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "GMT")
         formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
-        if let date = formatter.date(from: text) { return max(0, date.timeIntervalSinceNow) }
+        if let date = formatter.date(from: text) { return .seconds(max(0, date.timeIntervalSinceNow)) }
         return nil
     }
 
@@ -317,9 +276,10 @@ public final class ChatCompletionsClient: Sendable {
         text.count <= limit ? text : String(text.prefix(limit)) + "…[truncated \(text.count - limit) characters]"
     }
 
-    /// Removes the key from text that may be logged or stored (a server could echo it back).
+    /// Removes the key from text that may be logged or stored (a server could echo it back). A key
+    /// shorter than four characters is left alone: scrubbing it would mangle ordinary words.
     func scrub(_ text: String, _ key: String?) -> String {
         guard let key, key.count >= 4 else { return text }
-        return text.replacingOccurrences(of: key, with: "[redacted]")
+        return Redaction.scrub(text, secrets: [key])
     }
 }
