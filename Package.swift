@@ -55,8 +55,14 @@ let package = Package(
         .target(name: "Events", dependencies: ["Resilience"], path: "Shared/Events", swiftSettings: swiftSettings),
         .target(name: "ChatCompletions", dependencies: ["Resilience", "Settings"], path: "Shared/ChatCompletions",
                 swiftSettings: swiftSettings),
-        .target(name: "DeepPref", dependencies: ["ChatCompletions", "Events", "Resilience", "Settings"], path: "Shared/DeepPref",
+        .target(name: "DeepPref", dependencies: ["Events"], path: "Shared/DeepPref",
                 resources: [.copy("Knowledge")], swiftSettings: swiftSettings),
+        .target(name: "DeepPrefFormats", dependencies: ["DeepPref", "ChatCompletions", "Events", "Resilience"],
+                path: "Shared/DeepPrefFormats", swiftSettings: swiftSettings),
+        .target(name: "Council", dependencies: ["DeepPref", "DeepPrefFormats", "ChatCompletions", "Events", "Resilience"],
+                path: "Shared/Council", swiftSettings: swiftSettings),
+        .target(name: "OracleJudge", dependencies: ["Council", "DeepPref", "ChatCompletions", "Events"],
+                path: "Shared/OracleJudge", swiftSettings: swiftSettings),
         .target(name: "Bus", dependencies: [
                     "CRdKafka", "Events", "Resilience", "Settings", .product(name: "Logging", package: "swift-log"),
                 ], path: "Shared/Bus", swiftSettings: swiftSettings, linkerSettings: rdkafkaRunpath),
@@ -75,11 +81,11 @@ let package = Package(
 
         // MARK: - Services
         .executableTarget(name: "cdra", dependencies: [
-                    "ServiceRuntime", "Bus", "Store", "Events", "DeepPref", "Resilience",
+                    "ServiceRuntime", "Bus", "Store", "Events", "DeepPref", "DeepPrefFormats", "Council", "Resilience",
                     .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 ], path: "Services/cdra", swiftSettings: swiftSettings),
         .executableTarget(name: "CouncilGenerator", dependencies: [
-                    "ServiceRuntime", "Bus", "Store", "Events", "DeepPref",
+                    "ServiceRuntime", "Bus", "Store", "Events", "Council",
                     .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 ], path: "Services/council-generator", swiftSettings: swiftSettings),
         .executableTarget(name: "lm", dependencies: [
@@ -92,6 +98,9 @@ let package = Package(
                 swiftSettings: swiftSettings),
         .target(name: "ChatCompletionsTesting", path: "Tests/Support/ChatCompletionsTesting", exclude: ["chat_server.py"],
                 swiftSettings: swiftSettings),
+        .target(name: "DeepPrefTesting", dependencies: [
+                    "DeepPref", "Council", "OracleJudge", "ChatCompletions", "ChatCompletionsTesting", "Events", "Resilience",
+                ], path: "Tests/Support/DeepPrefTesting", swiftSettings: swiftSettings),
 
         // MARK: - Tests
         .testTarget(name: "TensorTests", dependencies: ["Tensor"], swiftSettings: swiftSettings),
@@ -100,10 +109,19 @@ let package = Package(
         .testTarget(name: "EventsTests", dependencies: ["Events", "EventsTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "ChatCompletionsTests", dependencies: ["ChatCompletions", "ChatCompletionsTesting", "Resilience"],
                     swiftSettings: swiftSettings),
-        .testTarget(name: "DeepPrefTests", dependencies: [
-                        "DeepPref", "ChatCompletions", "ChatCompletionsTesting", "Events", "Resilience", "Settings",
-                    ],
+        .testTarget(name: "DeepPrefTests", dependencies: ["DeepPref", "DeepPrefFormats", "DeepPrefTesting", "Events"],
                     swiftSettings: swiftSettings),
+        .testTarget(name: "DeepPrefFormatsTests", dependencies: [
+                        "DeepPrefFormats", "DeepPref", "Council", "DeepPrefTesting", "ChatCompletions", "ChatCompletionsTesting",
+                        "Events",
+                    ], swiftSettings: swiftSettings),
+        .testTarget(name: "CouncilTests", dependencies: [
+                        "Council", "DeepPref", "DeepPrefTesting", "ChatCompletions", "ChatCompletionsTesting", "Events",
+                        "Resilience", "Settings",
+                    ], swiftSettings: swiftSettings),
+        .testTarget(name: "OracleJudgeTests", dependencies: [
+                        "OracleJudge", "Council", "DeepPref", "DeepPrefTesting", "ChatCompletionsTesting", "Events",
+                    ], swiftSettings: swiftSettings),
         .testTarget(name: "ResilienceTests", dependencies: ["Resilience"], swiftSettings: swiftSettings),
         .testTarget(name: "SettingsTests", dependencies: ["Settings"], swiftSettings: swiftSettings),
         .testTarget(name: "BusTests", dependencies: [

@@ -1,6 +1,6 @@
 import ArgumentParser
 import Bus
-import DeepPref
+import Council
 import Events
 import Foundation
 import Logging
