@@ -5,8 +5,8 @@ import FoundationNetworking
 import Settings
 
 /// Sends chat-completions requests to an OpenAI-compatible endpoint with timeouts and retries,
-/// and asks again (bounded) when the model's JSON reply is malformed or fails a schema.
-/// Shared by the LLM council and the LLM judge.
+/// and asks again (bounded) when the model's JSON reply is malformed or fails a schema. One client
+/// is meant to be shared by every caller of an endpoint, so its request limit holds for all of them.
 ///
 /// Retry policy: timeouts, connection errors, HTTP 408, 429 and 5xx are retried up to
 /// `maxAttempts` times in all, waiting as the configuration's ``LLMEndpointConfiguration/backoff``
@@ -85,7 +85,7 @@ public final class ChatCompletionsClient: Sendable {
         var lastError = ChatCompletionsError(.unreachable, "no attempt was made")
         let firstAttempt = attempts
         for attempt in 1...configuration.maxAttempts {
-            // A cancelled query (another persona already failed, or shutdown) sends nothing more.
+            // A cancelled caller (a sibling request already failed, or shutdown) sends nothing more.
             try Task.checkCancellation()
             await slots.acquire()
             if Task.isCancelled {

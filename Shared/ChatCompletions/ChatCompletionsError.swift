@@ -1,7 +1,7 @@
 import Resilience
 
-/// Why the chat-completions client could not get a usable reply. The council and the judge map it
-/// to their own error (same code names) where they call the client.
+/// Why the chat-completions client could not get a usable reply. Callers with an error type of
+/// their own map it where they call the client.
 public struct ChatCompletionsError: RetriableError, Sendable, Equatable, CustomStringConvertible {
     public enum Code: String, Sendable, Equatable {
         case unreachable         // the endpoint could not be reached, or kept answering 5xx; retriable

@@ -37,15 +37,11 @@ public struct LLMEndpointConfiguration: Sendable, Equatable, CustomStringConvert
     public var maxRepairAttempts: Int {
         didSet { precondition(maxRepairAttempts >= 0, "maxRepairAttempts must not be negative") }
     }
-    /// Sampling temperature sent with every request. Default: 0.2 (the council should be stable).
+    /// Sampling temperature sent with every request. Default: 0.2 (low, so repeated asks agree).
     public var temperature: Double
-    /// Persona requests of one query sent at the same time. Default: 6 (all personas at once).
-    public var personaConcurrency: Int {
-        didSet { precondition(personaConcurrency >= 1, "personaConcurrency must be at least 1") }
-    }
 
-    /// Requests one client has in flight at most (all queries and personas together); the rest
-    /// wait, and their timeout starts only when they are sent. Default: 16.
+    /// Requests one client has in flight at most (all its callers together); the rest wait, and
+    /// their timeout starts only when they are sent. Default: 16.
     public var maxConcurrentRequests: Int {
         didSet { precondition(maxConcurrentRequests >= 1, "maxConcurrentRequests must be at least 1") }
     }
@@ -60,18 +56,17 @@ public struct LLMEndpointConfiguration: Sendable, Equatable, CustomStringConvert
     /// 0.5 s doubling to at most 30 s, ±20 %.
     public static let defaultBackoff = Backoff(initial: .milliseconds(500), maximum: .seconds(30), jitter: 0.2)
 
-    /// 4 MiB: far above any chat completion the council asks for, far below what hurts a service.
+    /// 4 MiB: far above a chat completion's JSON reply, far below what hurts a service.
     public static let defaultMaxResponseBytes = 4 << 20
 
     public init(baseURL: URL, model: String, apiKeyEnvironmentVariable: String = "CDRA_LLM_API_KEY",
                 requiresAPIKey: Bool = true, timeout: TimeInterval = 60, maxAttempts: Int = 4,
                 backoff: Backoff = LLMEndpointConfiguration.defaultBackoff,
-                maxRepairAttempts: Int = 2, temperature: Double = 0.2, personaConcurrency: Int = 6,
-                maxConcurrentRequests: Int = 16, maxResponseBytes: Int = LLMEndpointConfiguration.defaultMaxResponseBytes) {
+                maxRepairAttempts: Int = 2, temperature: Double = 0.2, maxConcurrentRequests: Int = 16,
+                maxResponseBytes: Int = LLMEndpointConfiguration.defaultMaxResponseBytes) {
         precondition(timeout > 0, "timeout must be positive")
         precondition(maxAttempts >= 1, "maxAttempts must be at least 1")
         precondition(maxRepairAttempts >= 0, "maxRepairAttempts must not be negative")
-        precondition(personaConcurrency >= 1, "personaConcurrency must be at least 1")
         precondition(maxConcurrentRequests >= 1, "maxConcurrentRequests must be at least 1")
         precondition(maxResponseBytes >= 1, "maxResponseBytes must be positive")
         self.maxConcurrentRequests = maxConcurrentRequests
@@ -84,7 +79,6 @@ public struct LLMEndpointConfiguration: Sendable, Equatable, CustomStringConvert
         self.backoff = backoff
         self.maxRepairAttempts = maxRepairAttempts
         self.temperature = temperature
-        self.personaConcurrency = personaConcurrency
         self.maxResponseBytes = maxResponseBytes
     }
 

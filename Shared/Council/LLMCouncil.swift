@@ -11,20 +11,25 @@ public struct LLMCouncil: FailureReportingCouncil {
     public let personas: [CouncilPersona]
     /// Dimension names suggested to the models (the knowledge pack's, when known).
     public let dimensions: [String]
+    /// Persona requests of one query sent at the same time. Default: 6 (all personas at once).
+    public let personaConcurrency: Int
 
     public var name: String { "llm:\(client.configuration.model)" }
 
     public init(client: ChatCompletionsClient, personas: [CouncilPersona] = CouncilPersona.standard,
-                dimensions: [String] = CouncilPersona.suggestedDimensions) {
+                dimensions: [String] = CouncilPersona.suggestedDimensions, personaConcurrency: Int = 6) {
         precondition(!personas.isEmpty, "the council needs at least one persona")
+        precondition(personaConcurrency >= 1, "personaConcurrency must be at least 1")
         self.client = client
         self.personas = personas
         self.dimensions = dimensions
+        self.personaConcurrency = personaConcurrency
     }
 
     public init(configuration: LLMEndpointConfiguration, personas: [CouncilPersona] = CouncilPersona.standard,
-                dimensions: [String] = CouncilPersona.suggestedDimensions) {
-        self.init(client: ChatCompletionsClient(configuration: configuration), personas: personas, dimensions: dimensions)
+                dimensions: [String] = CouncilPersona.suggestedDimensions, personaConcurrency: Int = 6) {
+        self.init(client: ChatCompletionsClient(configuration: configuration), personas: personas, dimensions: dimensions,
+                  personaConcurrency: personaConcurrency)
     }
 
     public func annotate(_ query: QuerySubmitted) async throws -> CouncilAnnotation {
@@ -73,7 +78,7 @@ public struct LLMCouncil: FailureReportingCouncil {
                     }
                 }
             }
-            while next < min(personas.count, client.configuration.personaConcurrency) { launch(next); next += 1 }
+            while next < min(personas.count, personaConcurrency) { launch(next); next += 1 }
             for await (i, result) in group {
                 switch result {
                 case .success(let (reply, used)):
