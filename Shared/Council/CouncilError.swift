@@ -8,7 +8,7 @@ public struct CouncilError: RetriableError, Sendable, Equatable, CustomStringCon
         case rateLimited         // HTTP 429 after every retry; retriable
         case timeout             // no answer in time after every retry; retriable
         case invalidModelOutput  // the model never returned output that passes the schema
-        case httpError           // a non-retriable HTTP status
+        case httpError           // a non-retriable HTTP status, or a reply over the size limit
         case configuration       // missing URL, model or key
     }
     public var code: Code
