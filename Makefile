@@ -5,7 +5,7 @@ SHELL := /bin/bash
 ENV := source Compose/local/env.sh
 SWIFT_FLAGS ?= -c release
 
-.PHONY: run test build stack-up stack-down stack-status bench-bus bench-lm clean
+.PHONY: run test build stack-up stack-down stack-status bench-bus bench-store bench-lm clean
 
 stack-up:
 	Compose/local/stack.sh up
@@ -32,6 +32,9 @@ test: stack-up
 
 bench-bus: build
 	$(ENV); "$$(swift build $(SWIFT_FLAGS) --show-bin-path)/cdra" bench bus --events 50000
+
+bench-store: build
+	$(ENV); "$$(swift build $(SWIFT_FLAGS) --show-bin-path)/cdra" bench store --events 50000
 
 bench-lm: stack-up
 	Compose/local/bench-lm.sh

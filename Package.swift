@@ -53,9 +53,17 @@ let package = Package(
         .target(name: "LanguageModel", dependencies: ["Tensor"], path: "Shared/LanguageModel",
                 swiftSettings: computeSettings),
         .target(name: "Events", dependencies: ["Resilience"], path: "Shared/Events", swiftSettings: swiftSettings),
-        .target(name: "DeepPref", dependencies: ["Events", "Resilience", "Settings"], path: "Shared/DeepPref",
+        .target(name: "ChatCompletions", dependencies: ["Resilience", "Settings"], path: "Shared/ChatCompletions",
+                swiftSettings: swiftSettings),
+        .target(name: "DeepPref", dependencies: ["Events"], path: "Shared/DeepPref",
                 resources: [.copy("Knowledge")], swiftSettings: swiftSettings),
         .target(name: "Critique", dependencies: ["Events"], path: "Shared/Critique", swiftSettings: swiftSettings),
+        .target(name: "DeepPrefFormats", dependencies: ["DeepPref", "ChatCompletions", "Events", "Resilience"],
+                path: "Shared/DeepPrefFormats", swiftSettings: swiftSettings),
+        .target(name: "Council", dependencies: ["DeepPref", "DeepPrefFormats", "ChatCompletions", "Events", "Resilience"],
+                path: "Shared/Council", swiftSettings: swiftSettings),
+        .target(name: "OracleJudge", dependencies: ["Council", "DeepPref", "ChatCompletions", "Events"],
+                path: "Shared/OracleJudge", swiftSettings: swiftSettings),
         .target(name: "Bus", dependencies: [
                     "CRdKafka", "Events", "Resilience", "Settings", .product(name: "Logging", package: "swift-log"),
                 ], path: "Shared/Bus", swiftSettings: swiftSettings, linkerSettings: rdkafkaRunpath),
@@ -74,11 +82,11 @@ let package = Package(
 
         // MARK: - Services
         .executableTarget(name: "cdra", dependencies: [
-                    "ServiceRuntime", "Bus", "Store", "Events", "DeepPref", "Resilience",
+                    "ServiceRuntime", "Bus", "Store", "Events", "DeepPref", "DeepPrefFormats", "Council", "Resilience",
                     .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 ], path: "Services/cdra", swiftSettings: swiftSettings),
         .executableTarget(name: "CouncilGenerator", dependencies: [
-                    "ServiceRuntime", "Bus", "Store", "Events", "DeepPref",
+                    "ServiceRuntime", "Bus", "Store", "Events", "Council",
                     .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 ], path: "Services/council-generator", swiftSettings: swiftSettings),
         .executableTarget(name: "lm", dependencies: [
@@ -86,20 +94,43 @@ let package = Package(
                     .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 ], path: "Services/lm", exclude: ["torch_bench.py"], swiftSettings: computeSettings),
 
+        // MARK: - Testing support (test targets only; nothing that ships depends on these)
+        .target(name: "EventsTesting", dependencies: ["Events"], path: "Tests/Support/EventsTesting",
+                swiftSettings: swiftSettings),
+        .target(name: "ChatCompletionsTesting", path: "Tests/Support/ChatCompletionsTesting", exclude: ["chat_server.py"],
+                swiftSettings: swiftSettings),
+        .target(name: "DeepPrefTesting", dependencies: [
+                    "DeepPref", "Council", "OracleJudge", "ChatCompletions", "ChatCompletionsTesting", "Events", "Resilience",
+                ], path: "Tests/Support/DeepPrefTesting", swiftSettings: swiftSettings),
+
         // MARK: - Tests
         .testTarget(name: "TensorTests", dependencies: ["Tensor"], swiftSettings: swiftSettings),
         .testTarget(name: "LanguageModelTests", dependencies: ["LanguageModel", "Tensor"],
                     exclude: ["Reference", "Corpus"], swiftSettings: swiftSettings),
-        .testTarget(name: "EventsTests", dependencies: ["Events"], swiftSettings: swiftSettings),
-        .testTarget(name: "DeepPrefTests", dependencies: ["DeepPref", "Events"], exclude: ["Fixtures"],
+        .testTarget(name: "EventsTests", dependencies: ["Events", "EventsTesting"], swiftSettings: swiftSettings),
+        .testTarget(name: "ChatCompletionsTests", dependencies: ["ChatCompletions", "ChatCompletionsTesting", "Resilience"],
                     swiftSettings: swiftSettings),
         .testTarget(name: "CritiqueTests", dependencies: ["Critique", "Events"], swiftSettings: swiftSettings),
+        .testTarget(name: "DeepPrefTests", dependencies: ["DeepPref", "DeepPrefFormats", "DeepPrefTesting", "Events"],
+                    swiftSettings: swiftSettings),
+        .testTarget(name: "DeepPrefFormatsTests", dependencies: [
+                        "DeepPrefFormats", "DeepPref", "Council", "DeepPrefTesting", "ChatCompletions", "ChatCompletionsTesting",
+                        "Events",
+                    ], swiftSettings: swiftSettings),
+        .testTarget(name: "CouncilTests", dependencies: [
+                        "Council", "DeepPref", "DeepPrefTesting", "ChatCompletions", "ChatCompletionsTesting", "Events",
+                        "Resilience", "Settings",
+                    ], swiftSettings: swiftSettings),
+        .testTarget(name: "OracleJudgeTests", dependencies: [
+                        "OracleJudge", "Council", "DeepPref", "DeepPrefTesting", "ChatCompletionsTesting", "Events",
+                    ], swiftSettings: swiftSettings),
         .testTarget(name: "ResilienceTests", dependencies: ["Resilience"], swiftSettings: swiftSettings),
         .testTarget(name: "SettingsTests", dependencies: ["Settings"], swiftSettings: swiftSettings),
         .testTarget(name: "BusTests", dependencies: [
                         "Bus", "Events", "Resilience", "ServiceRuntime", "Settings", .product(name: "Logging", package: "swift-log"),
                     ], swiftSettings: swiftSettings),
-        .testTarget(name: "StoreTests", dependencies: ["Store", "Events", "Resilience", "ServiceRuntime"], swiftSettings: swiftSettings),
+        .testTarget(name: "StoreTests", dependencies: ["Store", "Events", "EventsTesting", "Resilience", "ServiceRuntime"],
+                    swiftSettings: swiftSettings),
         .testTarget(name: "ServiceRuntimeTests", dependencies: [
                         "ServiceRuntime", "Store", "Bus", "Settings",
                         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -109,7 +140,7 @@ let package = Package(
                         .product(name: "ArgumentParser", package: "swift-argument-parser"),
                     ], swiftSettings: swiftSettings),
         .testTarget(name: "EndToEndTests", dependencies: [
-                        "ServiceRuntime", "Bus", "Store", "Events", "DeepPref",
+                        "ServiceRuntime", "Bus", "Store", "Events", "EventsTesting", "DeepPref",
                     ], swiftSettings: swiftSettings),
     ]
 )

@@ -11,7 +11,7 @@ import Resilience
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Run a benchmark and print its figures.",
-        subcommands: [BusBench.self])
+        subcommands: [BusBench.self, StoreBench.self])
 }
 
 /// produce → consume → store through the broker into PostgreSQL with idempotent writes.
@@ -110,7 +110,7 @@ struct BusBench: AsyncParsableCommand {
         let elapsed = Date().timeIntervalSince(start)
         for task in consumerTasks { task.cancel() }
         for task in consumerTasks { _ = try? await task.value }
-        try? await database.withConnection { try $0.execute("DROP SCHEMA \(PostgresConnection.quoteIdentifier(schema)) CASCADE") }
+        _ = try? await database.withConnection { try $0.execute("DROP SCHEMA \(PostgresConnection.quoteIdentifier(schema)) CASCADE") }
         database.shutdown()
 
         let sorted = latencies.current.sorted()
@@ -131,6 +131,68 @@ struct BusBench: AsyncParsableCommand {
     private func percentile(_ sorted: [Double], _ q: Double) -> Double {
         guard !sorted.isEmpty else { return 0 }
         return sorted[min(sorted.count - 1, Int((Double(sorted.count - 1) * q).rounded()))]
+    }
+}
+
+/// Idempotent query storage through `QueryRepository`, and statement pipelining, on one
+/// PostgreSQL connection in a scratch schema.
+struct StoreBench: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "store",
+        abstract: "Events/s stored (and replayed) through QueryRepository, and single-row INSERTs/s one by one and pipelined.")
+
+    @OptionGroup var options: ServiceOptions
+
+    @Option(help: "Synthetic query_submitted events to store.")
+    var events = 50_000
+
+    @Option(help: "Events per batch (one transaction each).")
+    var batchSize = 500
+
+    @Option(help: "Single-row INSERTs for the pipelining comparison.")
+    var statements = 5_000
+
+    func validate() throws {
+        guard events > 0, batchSize > 0, statements > 0 else {
+            throw ValidationError("--events, --batch-size and --statements must be positive")
+        }
+    }
+
+    func run() async throws {
+        ServiceLogging.bootstrap(service: "cdra-bench", level: .warning, format: options.logFormat)
+        let schema = "bench_store_\(UUID().uuidString.prefix(8).lowercased())"
+        var dbConfig = options.databaseConfiguration(applicationName: "cdra-bench")
+        dbConfig.schema = schema
+        dbConfig.poolSize = 1
+        let database = Database(configuration: dbConfig)
+        defer { database.shutdown() }
+        try await Migrator.migrate(database)
+        FileHandle.standardError.write(Data("bench: storing \(events) events in batches of \(batchSize) in schema \(schema)\n".utf8))
+        let (events, batchSize, statements) = (self.events, self.batchSize, self.statements)
+        func dropSchema() async {
+            _ = try? await database.withConnection { try $0.execute("DROP SCHEMA \(PostgresConnection.quoteIdentifier(schema)) CASCADE") }
+        }
+        let measured: (report: StoreBenchmark.Report, rows: Int, pipeline: (sequential: Double, pipelined: Double))
+        do {
+            measured = try await database.withConnection { connection in
+                let report = try StoreBenchmark.measureQueryStorage(on: connection, events: events, batchSize: batchSize)
+                let rows = try connection.execute("SELECT count(*) FROM queries")[0].int(0) ?? 0
+                let pipeline = try StoreBenchmark.measurePipelining(on: connection, statements: statements)
+                return (report, rows, pipeline)
+            }
+        } catch {
+            await dropSchema()
+            throw error
+        }
+        await dropSchema()
+        let (report, rows, pipeline) = measured
+        print("StoreBenchmark: \(report)")
+        print(String(format: "StoreBenchmark: single-row INSERTs one by one %.0f/s, pipelined %.0f/s",
+                     pipeline.sequential, pipeline.pipelined))
+        // A run that did not store every event exactly once measured something else.
+        guard report.newEvents == events, report.replayNewEvents == 0, rows == events else {
+            throw ValidationError("stored \(report.newEvents) new events (\(rows) rows) of \(events), replay stored \(report.replayNewEvents)")
+        }
     }
 }
 

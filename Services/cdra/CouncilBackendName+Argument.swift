@@ -1,4 +1,4 @@
 import ArgumentParser
-import DeepPref
+import Council
 
 extension CouncilBackendName: ExpressibleByArgument {}

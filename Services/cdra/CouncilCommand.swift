@@ -1,5 +1,5 @@
 import ArgumentParser
-import DeepPref
+import Council
 import Foundation
 
 /// `cdra council ...`: run the Cognitive Council without the stack.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import DeepPref
+import DeepPrefFormats
 import Foundation
 
 /// `cdra deeppref build --pairs 3000 --seed S --out FILE.jsonl [--perturbed-out FILE.jsonl]`

@@ -1,5 +1,6 @@
 import ArgumentParser
-import DeepPref
+import Council
+import DeepPrefFormats
 import Events
 import Foundation
 

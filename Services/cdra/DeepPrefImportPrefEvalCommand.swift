@@ -1,5 +1,6 @@
 import ArgumentParser
 import DeepPref
+import DeepPrefFormats
 import Foundation
 
 /// `cdra deeppref import-prefeval --dir DIR --out FILE.jsonl`

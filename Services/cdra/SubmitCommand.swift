@@ -1,6 +1,7 @@
 import ArgumentParser
 import Bus
-import DeepPref
+import Council
+import DeepPrefFormats
 import Events
 import Foundation
 import Logging

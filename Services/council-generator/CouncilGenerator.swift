@@ -1,5 +1,5 @@
 import Bus
-import DeepPref
+import Council
 import Events
 import Foundation
 import Logging

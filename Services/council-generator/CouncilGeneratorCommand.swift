@@ -1,5 +1,5 @@
 import ArgumentParser
-import DeepPref
+import Council
 import Events
 import Foundation
 import ServiceRuntime

@@ -180,8 +180,8 @@ public struct DeepPrefBuilder: Sendable {
     }
 }
 
-/// "a", "a and b", "a, b and c".
-func joinedList(_ items: [String]) -> String {
+/// "a", "a and b", "a, b and c" (also the built-in council's wording).
+package func joinedList(_ items: [String]) -> String {
     switch items.count {
     case 0: return ""
     case 1: return items[0]

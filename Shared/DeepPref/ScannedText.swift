@@ -1,7 +1,8 @@
 /// A text prepared for phrase matching: ASCII is lower-cased in place so byte offsets stay those of
-/// the original, which lets every match be quoted back verbatim.
-struct ScannedText {
-    let original: [UInt8]
+/// the original, which lets every match be quoted back verbatim. Shared with the built-in council
+/// and judge.
+package struct ScannedText {
+    package let original: [UInt8]
     let lower: [UInt8]
     /// Positions where a match may start (start of text or after a non-word byte), grouped by their
     /// lower-cased byte: `starts[bucketStart[b]..<bucketStart[b + 1]]`. Patterns are tried only
@@ -9,7 +10,7 @@ struct ScannedText {
     private let starts: [Int]
     private let bucketStart: [Int]
 
-    init(_ text: String) {
+    package init(_ text: String) {
         original = Array(text.utf8)
         let lower = original.map { ($0 >= 65 && $0 <= 90) ? $0 + 32 : $0 }
         self.lower = lower
@@ -34,12 +35,12 @@ struct ScannedText {
         (b >= 97 && b <= 122) || (b >= 65 && b <= 90) || (b >= 48 && b <= 57) || b >= 0x80
     }
 
-    func text(_ range: Range<Int>) -> String {
+    package func text(_ range: Range<Int>) -> String {
         String(decoding: original[range], as: UTF8.self)
     }
 
     /// Every match of `pattern` at word boundaries.
-    func matches(of pattern: PhrasePattern) -> [Range<Int>] {
+    package func matches(of pattern: PhrasePattern) -> [Range<Int>] {
         let p = pattern.bytes
         guard !p.isEmpty, p.count <= lower.count else { return [] }
         var found: [Range<Int>] = []
@@ -64,7 +65,7 @@ struct ScannedText {
         return found
     }
 
-    func contains(_ pattern: PhrasePattern) -> Bool { !matches(of: pattern).isEmpty }
+    package func contains(_ pattern: PhrasePattern) -> Bool { !matches(of: pattern).isEmpty }
 
     /// The clause around `range`: out to the nearest `.,;:!?` or line break on each side, trimmed;
     /// a clause longer than `maxWords` is narrowed to a window of words around the match.
@@ -99,11 +100,11 @@ struct ScannedText {
 }
 
 /// A lower-cased phrase; a trailing `*` in the source makes it match any word ending ("track*").
-struct PhrasePattern: Hashable {
+package struct PhrasePattern: Hashable {
     let bytes: [UInt8]
     let isPrefix: Bool
 
-    init(_ phrase: String) {
+    package init(_ phrase: String) {
         var s = phrase.lowercased()
         isPrefix = s.hasSuffix("*")
         if isPrefix { s.removeLast() }

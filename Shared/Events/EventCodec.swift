@@ -74,8 +74,7 @@ public struct EventCodec: Sendable {
         let type = try string("type")
         // Booleans and fractions bridge to NSNumber too; only an integral number is a version
         // (1.0 passes, as it does for the typed decoder).
-        guard let raw = fields["schema_version"], let number = try? JSONValue(any: raw),
-              let wide = number.integerValue, let version = Int(exactly: wide) else {
+        guard let raw = fields["schema_version"], let version = Self.integralNumber(raw) else {
             throw EventDecodingError(.missingEnvelopeField, "envelope field 'schema_version' is missing or not an integer")
         }
         let producedAt = try string("produced_at")
@@ -207,6 +206,19 @@ public struct EventCodec: Sendable {
     /// RFC 3339, UTC, millisecond fraction: `2026-11-30T15:48:54.125Z`.
     static func formatTimestamp(_ date: Date) -> String {
         date.formatted(timestampStyle)
+    }
+
+    /// A JSON number without a fraction (1 and 1.0 alike) as an Int; nil for anything else.
+    /// `JSONSerialization` hands out booleans as `NSNumber` too, so the kind is decided from the
+    /// number's storage type ("c" is how Foundation stores JSON booleans).
+    static func integralNumber(_ raw: Any) -> Int? {
+        guard let number = raw as? NSNumber else { return nil }
+        switch String(cString: number.objCType) {
+        case "c", "B": return nil
+        case "d", "f": return Int(exactly: number.doubleValue)
+        case "Q", "L", "I", "S", "C": return number.uint64Value <= UInt64(Int.max) ? Int(number.uint64Value) : nil
+        default: return Int(exactly: number.int64Value)
+        }
     }
 
     /// Accepts RFC 3339 with or without a fraction and with any UTC offset.

@@ -1,4 +1,6 @@
 import DeepPref
+import DeepPrefFormats
+import DeepPrefTesting
 import Foundation
 import Testing
 

@@ -1,4 +1,5 @@
 import DeepPref
+import DeepPrefTesting
 import Foundation
 import Testing
 

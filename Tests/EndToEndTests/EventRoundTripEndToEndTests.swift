@@ -1,5 +1,6 @@
 import Bus
 import Events
+import EventsTesting
 import Foundation
 import Testing
 

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Events
+import EventsTesting
 
 @Suite struct AvroSchemaValidatorTests {
     static let schemaText = """

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Events
+import EventsTesting
 
 @Suite struct EventCodecTests {
     let codec = EventCodec()

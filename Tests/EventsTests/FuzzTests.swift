@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Events
+import EventsTesting
 
 /// Garbage in never crashes the codec and always comes out as a typed error.
 @Suite struct FuzzTests {

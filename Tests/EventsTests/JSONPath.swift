@@ -1,4 +1,5 @@
 import Events
+import EventsTesting
 
 /// Reading and replacing one value deep inside a ``JSONValue``.
 enum JSONPath {

@@ -1,4 +1,5 @@
 import Events
+import EventsTesting
 import Foundation
 
 /// The sample of a registered type, or nil when the test target has none for it.

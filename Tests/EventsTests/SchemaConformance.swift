@@ -1,5 +1,6 @@
 import Foundation
 import Events
+import EventsTesting
 
 /// Proves a Swift `Codable` type and an Avro schema describe the same JSON, from both sides,
 /// without a hand-written list of fields:

@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import Events
+import EventsTesting
 
 /// Every Swift event type against its `.avsc` file; see ``SchemaConformance`` for the method.
 @Suite struct SchemaDriftTests {

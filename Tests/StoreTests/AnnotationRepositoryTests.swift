@@ -1,4 +1,5 @@
 import Events
+import EventsTesting
 import Foundation
 import Store
 import Testing

@@ -121,22 +121,3 @@ import Store
         }
     }
 }
-
-@Suite struct StoreBenchmarkTests {
-    /// Prints the storage rate; asserts only that every event was stored once.
-    @Test func queryStorageBenchmarkStoresEveryEventOnce() async throws {
-        let environment = ProcessInfo.processInfo.environment
-        let events = Int(environment["CDRA_STORE_BENCH_EVENTS"] ?? "") ?? 20_000
-        let batchSize = Int(environment["CDRA_STORE_BENCH_BATCH"] ?? "") ?? 500
-        try await TestDatabase.withMigratedConnection("bench") { c in
-            let report = try StoreBenchmark.measureQueryStorage(on: c, events: events, batchSize: batchSize)
-            print("StoreBenchmark: \(report)")
-            #expect(report.newEvents == events)
-            #expect(report.replayNewEvents == 0)
-            #expect(try c.execute("SELECT count(*) FROM queries")[0].int(0) == events)
-            let pipeline = try StoreBenchmark.measurePipelining(on: c, statements: 5_000)
-            print(String(format: "StoreBenchmark: single-row INSERTs one by one %.0f/s, pipelined %.0f/s",
-                         pipeline.sequential, pipeline.pipelined))
-        }
-    }
-}
