@@ -1,4 +1,5 @@
 import Bus
+import ServiceRuntime
 import Events
 import Foundation
 import Logging
@@ -10,8 +11,10 @@ import Testing
 struct EndToEndContext {
     let suffix = UUID().uuidString.prefix(8).lowercased()
     let environment = ProcessInfo.processInfo.environment
-    var brokers: String { environment["CDRA_KAFKA_BROKERS"] ?? "127.0.0.1:19092" }
-    var databaseURL: String { environment["CDRA_DATABASE_URL"] ?? "postgresql://cdra@127.0.0.1:55432/cdra" }
+    /// The stack's addresses as a service would resolve them (the one reader of the environment).
+    static let options = try! ServiceOptions.parse([])
+    var brokers: String { Self.options.kafkaBrokers }
+    var databaseURL: String { Self.options.databaseURL() }
     var schema: String { "e2e_\(suffix)" }
     var queriesTopic: String { "e2e.queries.\(suffix)" }
     var annotationsTopic: String { "e2e.annotations.\(suffix)" }

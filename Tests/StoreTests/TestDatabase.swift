@@ -1,12 +1,11 @@
 import Foundation
+import ServiceRuntime
 import Store
 
 /// A throwaway schema on the local PostgreSQL for one test: random name, dropped at the end.
 enum TestDatabase {
-    static var url: String {
-        let value = ProcessInfo.processInfo.environment["CDRA_DATABASE_URL"] ?? ""
-        return value.isEmpty ? "postgresql://cdra@127.0.0.1:55432/cdra" : value
-    }
+    /// The local stack's database, resolved as a service would (the one reader of the environment).
+    static var url: String { (try? ServiceOptions.parse([]))?.databaseURL() ?? "postgresql://cdra@127.0.0.1:55432/cdra" }
 
     static func configuration(schema: String, poolSize: Int = 2) -> DatabaseConfiguration {
         DatabaseConfiguration(url: url, applicationName: "cdra-store-tests", schema: schema, poolSize: poolSize)
