@@ -1,6 +1,7 @@
 import ArgumentParser
 import Council
 import Foundation
+import Resilience
 
 /// `cdra council ...`: run the Cognitive Council without the stack.
 struct CouncilCommand: AsyncParsableCommand {
@@ -63,17 +64,16 @@ struct CouncilAnnotateCommand: AsyncParsableCommand {
 }
 
 /// Prints progress to stderr at most once a second, and always the last one.
-private final class ProgressReporter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var last = Date.distantPast
+private final class ProgressReporter: Sendable {
+    private let last = Locked(Date.distantPast)
 
     func report(_ progress: CouncilBatchAnnotator.Progress) {
-        lock.lock()
-        defer { lock.unlock() }
-        let now = Date()
-        guard progress.done == progress.total || now.timeIntervalSince(last) >= 1 else { return }
-        last = now
-        standardError("council annotate: \(progress.done)/\(progress.total) done, \(progress.failed) failed")
+        last.withLock { last in
+            let now = Date()
+            guard progress.done == progress.total || now.timeIntervalSince(last) >= 1 else { return }
+            last = now
+            standardError("council annotate: \(progress.done)/\(progress.total) done, \(progress.failed) failed")
+        }
     }
 }
 
