@@ -48,7 +48,7 @@ let package = Package(
         // MARK: - Shared libraries
         .target(name: "Resilience", path: "Shared/Resilience", swiftSettings: swiftSettings),
         .target(name: "Settings", path: "Shared/Settings", swiftSettings: swiftSettings),
-        .target(name: "Tensor", dependencies: ["COpenBLAS"], path: "Shared/Tensor",
+        .target(name: "Tensor", dependencies: ["COpenBLAS", "Settings"], path: "Shared/Tensor",
                 swiftSettings: computeSettings),
         .target(name: "LanguageModel", dependencies: ["Tensor"], path: "Shared/LanguageModel",
                 swiftSettings: computeSettings),

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Settings
 
 /// Applies the ordered SQL migrations of `Schemas/sql/` (`0001_core.sql`, `0002_...`) to the
 /// configured schema: each file once, in version order, in its own transaction, recorded in
@@ -18,7 +19,7 @@ public struct Migrator {
 
     /// Env `CDRA_MIGRATIONS_DIR` when set (container images), else `<package root>/Schemas/sql`.
     public static var defaultDirectory: URL {
-        if let dir = ProcessInfo.processInfo.environment["CDRA_MIGRATIONS_DIR"], !dir.isEmpty {
+        if let dir = EnvironmentReader().string("CDRA_MIGRATIONS_DIR") {
             return URL(fileURLWithPath: dir, isDirectory: true)
         }
         // This file is <root>/Shared/Store/Migrator.swift.

@@ -1,6 +1,7 @@
 import COpenBLAS
 import Dispatch
 import Foundation
+import Settings
 
 /// Row-major matrix products on OpenBLAS. Every matrix product in the models goes through here.
 public enum BLAS {
@@ -42,7 +43,7 @@ public enum BLAS {
     public static var threadCount: Int { ParallelSettings.workerCount }
 
     /// Whether OpenBLAS threads each call itself (instead of the row split done here).
-    public static let openBLASThreading = ProcessInfo.processInfo.environment["LM_OPENBLAS_THREADING"] == "1"
+    public static let openBLASThreading = (try? EnvironmentReader().boolean("LM_OPENBLAS_THREADING")) == true
 
     /// `sgemm` whose output rows are split over the workers when the product is large enough to
     /// pay for the split (arguments as in `sgemm`).
