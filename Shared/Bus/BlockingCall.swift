@@ -9,16 +9,3 @@ func runBlocking<T>(on queue: DispatchQueue, _ body: @escaping @Sendable () thro
         }
     }
 }
-
-extension Duration {
-    /// Whole milliseconds, rounded up so that a small positive timeout never becomes 0 (non-blocking).
-    var roundedUpMilliseconds: Int {
-        let (seconds, attoseconds) = components
-        let ms = seconds * 1000 + (attoseconds + 999_999_999_999_999) / 1_000_000_000_000_000
-        return Int(clamping: max(0, ms))
-    }
-
-    var seconds: Double {
-        Double(components.seconds) + Double(components.attoseconds) / 1e18
-    }
-}

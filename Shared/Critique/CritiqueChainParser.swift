@@ -23,7 +23,8 @@ public struct CritiqueChainParser: Sendable {
             .map { (number: $0.offset + 1, text: $0.element.trimmingWhitespace()) }
             .filter { !$0.text.isEmpty }
         guard !lines.isEmpty else { throw CritiqueChainParseError(.empty, line: 1, "the critique is empty") }
-        let endLine = rawLines.count + 1
+        // Where a missing part would have stood: the line after the last non-blank one.
+        let endLine = lines.last!.number + 1
 
         var steps: [StepVerdict] = []
         var cursor = 0

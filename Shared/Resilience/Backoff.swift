@@ -39,18 +39,14 @@ public struct Backoff: Sendable, Equatable, CustomStringConvertible {
     /// As ``delay(attempt:atLeast:)``, drawing the jitter from `generator` (tests pass a seeded one).
     public func delay<G: RandomNumberGenerator>(attempt: Int, atLeast hint: Duration? = nil,
                                                 using generator: inout G) -> Duration {
-        let cap = Self.seconds(maximum)
+        let cap = maximum.seconds
         let exponent = max(0, attempt - 1)
-        let base = exponent >= 62 ? cap : min(cap, Self.seconds(initial) * Double(1 << exponent))
+        let base = exponent >= 62 ? cap : min(cap, initial.seconds * Double(1 << exponent))
         let factor = jitter > 0 ? Double.random(in: (1 - jitter)...(1 + jitter), using: &generator) : 1
         var wait = min(cap, base * factor)
-        if let hint { wait = min(cap, max(wait, Self.seconds(hint))) }
+        if let hint { wait = min(cap, max(wait, hint.seconds)) }
         return .nanoseconds(Int64(wait * 1e9))
     }
 
     public var description: String { "backoff(initial: \(initial), maximum: \(maximum), jitter: \(jitter))" }
-
-    private static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-    }
 }

@@ -25,8 +25,8 @@ public struct ServiceContext: Sendable {
     public var producer: String { "\(name)/\(replicaID)" }
 
     /// An ``EventProcessor`` on `topic` in consumer group `group`, as a member of the service
-    /// group: it stops polling on SIGTERM, finishes and commits the batch in hand and flushes the
-    /// producer before it returns. Decoding uses the context's codec, so oversized and malformed
+    /// group: it stops polling on SIGTERM and finishes and commits the batch in hand before it
+    /// returns (`runService` flushes the producer once every member has returned). Decoding uses the context's codec, so oversized and malformed
     /// events are dead-lettered to `<topic>.dlq`.
     public func consumer<P: EventPayload>(
         of payload: P.Type, topic: String, group: String, maxBatch: Int = 500,
@@ -36,6 +36,6 @@ public struct ServiceContext: Sendable {
         configuration.codec = codec
         let processor = EventProcessor<P>(bus: bus, topic: topic, group: group, configuration: configuration,
                                           logger: logger, handler: handler)
-        return EventProcessorService(processor: processor, flushing: bus)
+        return EventProcessorService(processor: processor)
     }
 }

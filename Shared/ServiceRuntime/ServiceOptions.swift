@@ -297,10 +297,26 @@ public struct ServiceOptions: ParsableArguments, Sendable {
             ?? Defaults.shutdownTimeoutSeconds
     }
 
+    /// The settings read from the environment only, as whole numbers, with their allowed ranges:
+    /// one table for resolving and for ``validationProblems()``.
+    static let environmentIntegerRanges: [(variable: String, range: ClosedRange<Int>)] = [
+        (Variable.kafkaReplicationFactor, -1...32), (Variable.databasePoolSize, 1...1000),
+        (Variable.databaseConnectTimeout, 1...3600), (Variable.topicPartitions, 1...10_000),
+    ]
+
+    /// An environment-only integer setting, or `fallback` when it is unset or invalid (invalid
+    /// values are reported by validation before anything uses them).
+    private func environmentInteger(_ variable: String, default fallback: Int) -> Int {
+        guard let range = Self.environmentIntegerRanges.first(where: { $0.variable == variable })?.range else {
+            return fallback
+        }
+        return (try? reader.integer(variable, in: range)) ?? fallback
+    }
+
     /// Replication factor of topics the service creates; -1 is the broker's default.
     /// Default: -1 (environment only)
     public var kafkaReplicationFactor: Int {
-        (try? reader.integer(Variable.kafkaReplicationFactor, in: -1...32)) ?? Defaults.kafkaReplicationFactor
+        environmentInteger(Variable.kafkaReplicationFactor, default: Defaults.kafkaReplicationFactor)
     }
 
     /// librdkafka properties passed through from `CDRA_KAFKA_PROP_*` (environment only, so they may
@@ -315,19 +331,19 @@ public struct ServiceOptions: ParsableArguments, Sendable {
     /// Connections one service keeps open to PostgreSQL at most.
     /// Default: 2 (environment only)
     public var databasePoolSize: Int {
-        (try? reader.integer(Variable.databasePoolSize, in: 1...1000)) ?? Defaults.databasePoolSize
+        environmentInteger(Variable.databasePoolSize, default: Defaults.databasePoolSize)
     }
 
     /// Seconds to wait for a PostgreSQL connection to open.
     /// Default: 5 (environment only)
     public var databaseConnectTimeout: Int {
-        (try? reader.integer(Variable.databaseConnectTimeout, in: 1...3600)) ?? Defaults.databaseConnectTimeout
+        environmentInteger(Variable.databaseConnectTimeout, default: Defaults.databaseConnectTimeout)
     }
 
     /// Partitions of the topics a service creates when they do not exist yet.
     /// Default: 4 (environment only; services may offer a flag)
     public var topicPartitions: Int {
-        (try? reader.integer(Variable.topicPartitions, in: 1...10_000)) ?? Defaults.topicPartitions
+        environmentInteger(Variable.topicPartitions, default: Defaults.topicPartitions)
     }
 
     /// The topic a service uses for `payload`: `flag` when given, else the payload's
@@ -423,8 +439,7 @@ public struct ServiceOptions: ParsableArguments, Sendable {
             problems.append("Kafka heartbeat interval (\(kafkaHeartbeatIntervalMs) ms) must be shorter than the session timeout (\(kafkaSessionTimeoutMs) ms).")
         }
 
-        for (variable, range) in [(Variable.kafkaReplicationFactor, -1...32), (Variable.databasePoolSize, 1...1000),
-                                  (Variable.databaseConnectTimeout, 1...3600), (Variable.topicPartitions, 1...10_000)] {
+        for (variable, range) in Self.environmentIntegerRanges {
             do { _ = try reader.integer(variable, in: range) } catch { problems.append("Environment variable \(error).") }
         }
         if kafkaReplicationFactor == 0 {

@@ -188,6 +188,7 @@ public func runService(
                                    services: members, logger: logger)
     if let port = runner.httpPort { logger.info("operations endpoint", metadata: ["port": "\(port)"]) }
     try await runner.run()
+    // One flush for every member: whatever they produced is delivered before the process exits.
     _ = await bus.flush(timeout: .seconds(10))
 }
 

@@ -13,22 +13,12 @@ struct CrashRecoveryEndToEndTests {
 
     @Test("(a) the broker is SIGKILLed mid-stream and restarted: nothing lost, nothing twice")
     func brokerKilledMidStream() async throws {
-        try await runThroughFault("broker SIGKILL") { _, _ in
-            let killed = ContinuousClock.now
-            try Self.stack("kill-broker")
-            try Self.stack("start-broker")
-            return killed
-        }
+        try await runThroughFault("broker SIGKILL", stackFault: "kill-broker", recovery: "start-broker")
     }
 
     @Test("(b) PostgreSQL crashes (pg_ctl -m immediate) mid-stream and starts again: nothing lost, nothing twice")
     func postgresCrashedMidStream() async throws {
-        try await runThroughFault("PostgreSQL crash") { _, _ in
-            let crashed = ContinuousClock.now
-            try Self.stack("crash-pg")
-            try Self.stack("start-pg")
-            return crashed
-        }
+        try await runThroughFault("PostgreSQL crash", stackFault: "crash-pg", recovery: "start-pg")
     }
 
     @Test("(c) a consumer is SIGKILLed while its database transaction is open: nothing lost, nothing twice")
@@ -63,6 +53,16 @@ struct CrashRecoveryEndToEndTests {
     }
 
     // MARK: - Harness
+
+    /// A fault the stack script injects (`stackFault`) and repairs (`recovery`).
+    private func runThroughFault(_ name: String, stackFault: String, recovery: String) async throws {
+        try await runThroughFault(name) { _, _ in
+            let injected = ContinuousClock.now
+            try Self.stack(stackFault)
+            try Self.stack(recovery)
+            return injected
+        }
+    }
 
     /// Starts two replicas, sends the events, injects `fault` once a quarter is stored, and then
     /// checks that every event was stored exactly once. Prints how long recovery took.
