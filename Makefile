@@ -28,7 +28,7 @@ run: build
 # one combined run, 4 s when split). Then the other unit and integration tests; then the
 # end-to-end tests, which start service processes, kill the broker and crash PostgreSQL, so they
 # run on their own and one at a time.
-COMPUTE_TESTS := TensorTests|LanguageModelTests|DeepPrefTests|DeepPrefFormatsTests|CouncilTests|OracleJudgeTests
+COMPUTE_TESTS := TensorTests|LanguageModelTests|DeepPrefTests|DeepPrefFormatsTests|CouncilTests|OracleJudgeTests|RewardModelTests
 
 test: stack-up
 	$(ENV); swift build $(SWIFT_FLAGS) --build-tests

@@ -25,6 +25,7 @@ let package = Package(
         .executable(name: "cdra", targets: ["cdra"]),
         .executable(name: "council-generator", targets: ["CouncilGenerator"]),
         .executable(name: "lm", targets: ["lm"]),
+        .executable(name: "critic", targets: ["Critic"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -62,8 +63,11 @@ let package = Package(
                 path: "Shared/DeepPrefFormats", swiftSettings: swiftSettings),
         .target(name: "Council", dependencies: ["DeepPref", "DeepPrefFormats", "ChatCompletions", "Events", "Resilience"],
                 path: "Shared/Council", swiftSettings: swiftSettings),
-        .target(name: "OracleJudge", dependencies: ["Council", "DeepPref", "ChatCompletions", "Events"],
+        .target(name: "OracleJudge", dependencies: ["Council", "Critique", "DeepPref", "ChatCompletions", "Events"],
                 path: "Shared/OracleJudge", swiftSettings: swiftSettings),
+        .target(name: "RewardModel", dependencies: [
+                    "LanguageModel", "Tensor", "Critique", "OracleJudge", "DeepPref", "Events", "Resilience",
+                ], path: "Shared/RewardModel", swiftSettings: computeSettings),
         .target(name: "Bus", dependencies: [
                     "CRdKafka", "Events", "Resilience", "Settings", .product(name: "Logging", package: "swift-log"),
                 ], path: "Shared/Bus", swiftSettings: swiftSettings, linkerSettings: rdkafkaRunpath),
@@ -89,6 +93,12 @@ let package = Package(
                     "ServiceRuntime", "Bus", "Store", "Events", "Council",
                     .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 ], path: "Services/council-generator", swiftSettings: swiftSettings),
+        .executableTarget(name: "Critic", dependencies: [
+                    "ServiceRuntime", "Bus", "Store", "Events", "Critique", "OracleJudge", "RewardModel", "DeepPref",
+                    "LanguageModel", "Tensor",
+                    .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                    .product(name: "Logging", package: "swift-log"),
+                ], path: "Services/critic", swiftSettings: swiftSettings),
         .executableTarget(name: "lm", dependencies: [
                     "LanguageModel", "Tensor",
                     .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -122,7 +132,10 @@ let package = Package(
                         "Resilience", "Settings",
                     ], swiftSettings: swiftSettings),
         .testTarget(name: "OracleJudgeTests", dependencies: [
-                        "OracleJudge", "Council", "DeepPref", "DeepPrefTesting", "ChatCompletionsTesting", "Events",
+                        "OracleJudge", "Critique", "Council", "DeepPref", "DeepPrefTesting", "ChatCompletionsTesting", "Events",
+                    ], swiftSettings: swiftSettings),
+        .testTarget(name: "RewardModelTests", dependencies: [
+                        "RewardModel", "Critique", "OracleJudge", "DeepPref", "DeepPrefTesting", "Events", "LanguageModel",
                     ], swiftSettings: swiftSettings),
         .testTarget(name: "ResilienceTests", dependencies: ["Resilience"], swiftSettings: swiftSettings),
         .testTarget(name: "SettingsTests", dependencies: ["Settings"], swiftSettings: swiftSettings),

@@ -49,6 +49,47 @@ public struct AnnotationRepository {
         return annotations
     }
 
+    /// Annotated queries by one backend, in query-id order: those of one split (every split
+    /// when nil), or the listed queries. The query carries its profile, topic, ground truth and split.
+    public func annotatedQueries(backend: String, split: String? = nil, queryIDs: [String]? = nil,
+                                 limit: Int? = nil) throws -> [AnnotatedQuery] {
+        let result = try connection.execute(
+            """
+            SELECT q.query_id, q.question, q.topic, q.hidden_preferences, q.split,
+                   p.profile_id, p.stated_preference, p.risk_tolerance, a.document
+            FROM annotations a
+            JOIN queries q USING (query_id)
+            JOIN profiles p ON p.profile_id = q.profile_id
+            WHERE a.backend = $1 AND ($2::text IS NULL OR q.split = $2)
+              AND ($3::text[] IS NULL OR q.query_id = ANY($3::text[]))
+            ORDER BY q.query_id
+            LIMIT $4
+            """,
+            [.text(backend), split.map { .text($0) }, queryIDs.map { .textArray($0) }, limit.map { .int($0) }])
+        let decoder = EventCodec.makeDecoder()
+        var out: [AnnotatedQuery] = []
+        out.reserveCapacity(result.count)
+        for row in result {
+            let queryID = try row.string("query_id") ?? ""
+            guard let document = try row.json("document") else { continue }
+            let annotation: CouncilAnnotation
+            do {
+                annotation = try decoder.decode(CouncilAnnotation.self, from: Data(document.utf8))
+            } catch {
+                throw StoreError(.decodingFailed, "stored annotation of query '\(queryID)' does not decode: \(error)")
+            }
+            let profile = UserProfile(profileID: try row.string("profile_id") ?? "",
+                                      statedPreference: try row.string("stated_preference") ?? "",
+                                      riskTolerance: try row.string("risk_tolerance"))
+            let query = QuerySubmitted(queryID: queryID, profile: profile, question: try row.string("question") ?? "",
+                                       topic: try row.string("topic"),
+                                       hiddenPreferences: (try row.stringArray("hidden_preferences") ?? []).compactMap { $0 },
+                                       split: try row.string("split"))
+            out.append(AnnotatedQuery(query: query, annotation: annotation))
+        }
+        return out
+    }
+
     static let storeStatement = """
         WITH incoming AS (
             SELECT (item->>'source_event_id')::uuid AS source_event_id, item->'annotation' AS doc

@@ -55,14 +55,18 @@ public struct CheckpointRepository {
         return try result.first.map(Self.record)
     }
 
-    /// The highest-step checkpoint of a kind (and run, when given), with its weights.
-    public func latest(modelKind: String, runID: String? = nil) throws -> CheckpointRecord? {
+    /// The highest-step checkpoint of a kind (and run, when given), with its weights. With
+    /// `configContains` (a JSON object), only checkpoints whose config contains it (jsonb `@>`);
+    /// with `newest`, the most recently written instead of the highest step.
+    public func latest(modelKind: String, runID: String? = nil, configContains: String? = nil,
+                       newest: Bool = false) throws -> CheckpointRecord? {
+        let order = newest ? "created_at DESC, step DESC" : "step DESC, created_at DESC"
         let result = try connection.execute(
             """
             SELECT \(Self.columns) FROM checkpoints
-            WHERE model_kind = $1 AND ($2::text IS NULL OR run_id = $2)
-            ORDER BY step DESC, created_at DESC LIMIT 1
-            """, [.text(modelKind), runID.map { .text($0) }])
+            WHERE model_kind = $1 AND ($2::text IS NULL OR run_id = $2) AND ($3::jsonb IS NULL OR config @> $3::jsonb)
+            ORDER BY \(order) LIMIT 1
+            """, [.text(modelKind), runID.map { .text($0) }, configContains.map { .jsonb($0) }])
         return try result.first.map(Self.record)
     }
 

@@ -1,0 +1,44 @@
+import Critique
+import DeepPref
+import Events
+import Foundation
+import OracleJudge
+import RewardModel
+import Store
+
+/// Loading the annotated queries and building the labelled PRM corpus, shared by the commands.
+enum CriticData {
+    /// The council backend whose annotations the PRM learns from.
+    static let annotationBackend = "builtin"
+
+    static func annotatedQueries(_ database: Database, split: String, limit: Int? = nil) async throws -> [AnnotatedQuery] {
+        try await database.withConnection { connection in
+            try AnnotationRepository(connection).annotatedQueries(backend: annotationBackend, split: split, limit: limit)
+        }
+    }
+
+    /// Stores the corpus's responses (idempotent by response id); returns how many were new.
+    static func store(_ examples: [PRMExample], database: Database) async throws -> Int {
+        var inserted = 0
+        for chunk in stride(from: 0, to: examples.count, by: 2000).map({ Array(examples[$0..<min(examples.count, $0 + 2000)]) }) {
+            let records = chunk.map { e in
+                ResponseRecord(responseID: e.responseID, queryID: e.queryID, origin: e.variant.origin, text: e.variant.text,
+                               steps: ResponseLayout.lines(steps: e.variant.steps, answer: e.variant.answer))
+            }
+            inserted += try await database.withConnection { try ResponseRepository($0).store(records) }
+        }
+        return inserted
+    }
+
+    /// Progress lines reach a log file as they are printed, not when a buffer fills.
+    static func lineBufferedOutput() {
+        setvbuf(stdout, nil, _IOLBF, 0)
+    }
+
+    /// Counts of examples by origin, for the logs.
+    static func summary(_ examples: [PRMExample]) -> String {
+        var counts: [String: Int] = [:]
+        for e in examples { counts[e.variant.origin, default: 0] += 1 }
+        return counts.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", ")
+    }
+}
