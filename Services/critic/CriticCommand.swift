@@ -6,5 +6,5 @@ struct Critic: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "critic",
         abstract: "The Pers-GenPRM critic: train and evaluate the reward model.",
-        subcommands: [TrainCommand.self, EvaluateCommand.self, DataCommand.self])
+        subcommands: [TrainCommand.self, EvaluateCommand.self, RefreshCommand.self, DataCommand.self])
 }

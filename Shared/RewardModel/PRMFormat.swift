@@ -72,7 +72,7 @@ public struct PRMFormat: Sendable {
     /// stops at eos).
     public func generationBudget(steps: Int) -> Int {
         switch target {
-        case .critique: return 28 * (steps + 1) + 12
+        case .critique: return 40 * (steps + 2) + 16
         case .scalar: return 12
         }
     }

@@ -78,7 +78,8 @@ public final class PRMTrainer {
         guard sequences.count >= config.batchSize else {
             throw ModelError(.invalidConfiguration, "\(sequences.count) training sequences fit the context; need at least a batch")
         }
-        let validationSequences = validation.map(format.trainingSequence).filter { $0.tokens.count <= T + 1 }
+        let validationSequences = Self.spread(validation, config.validationLossExamples).map(format.trainingSequence)
+            .filter { $0.tokens.count <= T + 1 }
         let perEpoch = min(sequences.count, config.examplesPerEpoch ?? sequences.count)
         var rng = SeededGenerator(seed: config.seed ^ 0xDA7A)
         let lengths = sequences.map(\.tokens.count)
@@ -117,7 +118,7 @@ public final class PRMTrainer {
             metrics["train_loss"] = Double(smoothed)
             metrics["validation_loss"] = try Self.meanLoss(model, validationSequences, batchSize: config.batchSize, pad: pad)
             let critic = PRMCritic(model: model, format: format, checkpointID: nil)
-            let sample = Array(validation.prefix(config.validationGenerations))
+            let sample = Self.spread(validation, config.validationGenerations)
             if !sample.isEmpty {
                 let outcomes = try critic.critiqueNow(sample.map(\.request))
                 let report = PRMEvaluation(examples: sample, outcomes: outcomes)
@@ -168,6 +169,12 @@ public final class PRMTrainer {
 
     static func bucket(_ length: Int, limit: Int) -> Int {
         min(limit, (length + bucketTokens - 1) / bucketTokens * bucketTokens)
+    }
+
+    /// At most `n` items spread evenly over `items` (so every kind of example is represented).
+    static func spread<T>(_ items: [T], _ n: Int) -> [T] {
+        guard items.count > n, n > 0 else { return n > 0 ? items : [] }
+        return (0..<n).map { items[$0 * items.count / n] }
     }
 
     /// A batch whose sequences are padded (untrained) to `length` tokens.

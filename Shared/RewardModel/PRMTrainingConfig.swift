@@ -30,6 +30,8 @@ public struct PRMTrainingConfig: Codable, Equatable, Sendable {
     public var seed: UInt64 = 1
     /// Bytes of training prompts and targets the tokenizer is trained on. Default: 1,500,000
     public var tokenizerSampleBytes = 1_500_000
+    /// Validation examples whose loss is measured after every epoch. Default: 512
+    public var validationLossExamples = 512
     /// Validation examples critiqued (generated) after every epoch. Default: 64
     public var validationGenerations = 64
     /// BLAS threads. Default: 2
