@@ -61,9 +61,11 @@ public final class EventProcessor<P: EventPayload>: @unchecked Sendable {
             try await bus.createTopic(topic, partitions: partitions)
         }
         let consumer = try bus.makeConsumer(topics: [topic], group: group)
-        logger.info("event processor started", metadata: [
+        var started: Logger.Metadata = [
             "event_type": "\(P.eventType)", "schema_version": "\(P.schemaVersion)",
-            "max_batch": "\(configuration.maxBatch)"])
+            "max_batch": "\(configuration.maxBatch)"]
+        if let window = configuration.maxWait { started["max_wait_ms"] = "\(window.roundedUpMilliseconds)" }
+        logger.info("event processor started", metadata: started)
         do {
             while !Task.isCancelled {
                 var polled = try await consumer.poll(maxMessages: configuration.maxBatch, timeout: configuration.pollTimeout)
