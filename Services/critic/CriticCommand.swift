@@ -9,6 +9,7 @@ struct Critic: AsyncParsableCommand {
         abstract: "The Pers-GenPRM critic: critiques responses step by step, then scores them.",
         subcommands: [
             ServeCommand.self,
+            BenchCommand.self,
         ],
         defaultSubcommand: ServeCommand.self)
 }
