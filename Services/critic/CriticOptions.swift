@@ -8,7 +8,7 @@ import Settings
 /// threads a replica computes with. Read in this one place, flag > environment variable > default
 /// (an empty variable counts as unset), from the environment snapshot `ServiceOptions` reads, and
 /// checked at start-up with every problem reported at once.
-struct CriticOptions: ParsableArguments, Sendable {
+public struct CriticOptions: ParsableArguments, Sendable {
     /// Names of the environment variables read here.
     enum Variable {
         static let backend = "CDRA_CRITIC_BACKEND"
@@ -47,9 +47,9 @@ struct CriticOptions: ParsableArguments, Sendable {
 
     @Option(name: .customLong("fixture-delay-ms"),
             help: "Test fixture only: milliseconds the fixture backend spends on each request. Default 0.")
-    var fixtureDelayMs: Int?
+    public var fixtureDelayMs: Int?
 
-    init() {}
+    public init() {}
 
     /// The environment snapshot taken by `validate()`. Not a flag: ArgumentParser keeps
     /// non-wrapped stored properties at their default value.
@@ -77,38 +77,38 @@ struct CriticOptions: ParsableArguments, Sendable {
 
     /// The backend that answers.
     /// Default: prm
-    var backend: CriticBackendKind {
+    public var backend: CriticBackendKind {
         value(backendFlag, Variable.backend).flatMap { CriticBackendKind(rawValue: $0.lowercased()) } ?? Defaults.backend
     }
 
     /// Most requests per micro-batch.
     /// Default: 16
-    var maxBatch: Int { integer(maxBatchFlag, Variable.maxBatch, default: Defaults.maxBatch) }
+    public var maxBatch: Int { integer(maxBatchFlag, Variable.maxBatch, default: Defaults.maxBatch) }
 
     /// Longest a micro-batch waits for more requests after its first one, in milliseconds.
     /// Default: 20
-    var maxWaitMs: Int { integer(maxWaitMsFlag, Variable.maxWaitMs, default: Defaults.maxWaitMs) }
+    public var maxWaitMs: Int { integer(maxWaitMsFlag, Variable.maxWaitMs, default: Defaults.maxWaitMs) }
 
-    var maxWait: Duration { .milliseconds(maxWaitMs) }
+    public var maxWait: Duration { .milliseconds(maxWaitMs) }
 
     /// Compute threads of one replica.
     /// Default: 1
-    var threads: Int { integer(threadsFlag, Variable.threads, default: Defaults.threads) }
+    public var threads: Int { integer(threadsFlag, Variable.threads, default: Defaults.threads) }
 
     /// The fixture backend's settings (used only with `--backend fixture`).
-    var fixture: FixtureCritic {
+    public var fixture: FixtureCritic {
         FixtureCritic(delayPerRequest: .milliseconds(fixtureDelayMs ?? 0))
     }
 
     /// The resolved settings on one line, for the start-up log.
-    var description: String {
+    public var description: String {
         "backend=\(backend.rawValue) max.batch=\(maxBatch) max.wait.ms=\(maxWaitMs) threads=\(threads)"
             + (backend == .fixture ? " fixture.delay.ms=\(fixtureDelayMs ?? 0)" : "")
     }
 
     // MARK: - Validation
 
-    mutating func validate() throws {
+    public mutating func validate() throws {
         if !environmentCaptured {
             capturedEnvironment = ServiceOptions.environment
             environmentCaptured = true
@@ -118,7 +118,7 @@ struct CriticOptions: ParsableArguments, Sendable {
     }
 
     /// Every problem, one sentence each naming its flag or variable; empty when valid.
-    func validationProblems() -> [String] {
+    public func validationProblems() -> [String] {
         var problems: [String] = []
         if let raw = value(backendFlag, Variable.backend), CriticBackendKind(rawValue: raw.lowercased()) == nil {
             problems.append("Unknown critic backend '\(raw.prefix(40))' (from \(origin(backendFlag, Variable.backend))); expected one of \(CriticBackendKind.allCases.map(\.rawValue).joined(separator: ", ")).")
