@@ -5,7 +5,7 @@ SHELL := /bin/bash
 ENV := source Compose/local/env.sh
 SWIFT_FLAGS ?= -c release
 
-.PHONY: run test build stack-up stack-down stack-status bench-bus bench-store bench-lm clean
+.PHONY: run test build stack-up stack-down stack-status bench-bus bench-store bench-lm bench-critic clean
 
 stack-up:
 	Compose/local/stack.sh up
@@ -42,6 +42,13 @@ bench-bus: build
 
 bench-store: build
 	$(ENV); "$$(swift build $(SWIFT_FLAGS) --show-bin-path)/cdra" bench store --events 50000
+
+# 1 and then 2 replicas of `critic serve` (child processes, one thread each) on the local stack.
+# The prm backend needs a trained PRM checkpoint; CRITIC_BACKEND=fixture measures the service on
+# its deterministic test fixture.
+CRITIC_BACKEND ?= prm
+bench-critic: build
+	$(ENV); "$$(swift build $(SWIFT_FLAGS) --show-bin-path)/critic" bench --backend $(CRITIC_BACKEND) --requests 2000
 
 bench-lm: stack-up
 	Compose/local/bench-lm.sh

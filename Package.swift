@@ -24,8 +24,8 @@ let package = Package(
     products: [
         .executable(name: "cdra", targets: ["cdra"]),
         .executable(name: "council-generator", targets: ["CouncilGenerator"]),
+        .executable(name: "critic", targets: ["CriticService"]),
         .executable(name: "lm", targets: ["lm"]),
-        .executable(name: "critic", targets: ["Critic"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -93,21 +93,28 @@ let package = Package(
                     "ServiceRuntime", "Bus", "Store", "Events", "Council",
                     .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 ], path: "Services/council-generator", swiftSettings: swiftSettings),
-        .executableTarget(name: "Critic", dependencies: [
-                    "ServiceRuntime", "Bus", "Store", "Events", "Critique", "OracleJudge", "RewardModel", "DeepPref",
-                    "LanguageModel", "Tensor",
+        // Links CriticTesting for one thing only: `--backend fixture`, so the end-to-end tests and
+        // `critic bench` can run the real executable on a deterministic backend.
+        .executableTarget(name: "CriticService", dependencies: [
+                    "ServiceRuntime", "Bus", "Store", "Events", "Critique", "CriticTesting", "OracleJudge", "RewardModel",
+                    "DeepPref", "LanguageModel", "Resilience", "Settings", "Tensor",
                     .product(name: "ArgumentParser", package: "swift-argument-parser"),
                     .product(name: "Logging", package: "swift-log"),
+                    .product(name: "Metrics", package: "swift-metrics"),
+                    .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 ], path: "Services/critic", swiftSettings: swiftSettings),
         .executableTarget(name: "lm", dependencies: [
                     "LanguageModel", "Tensor",
                     .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 ], path: "Services/lm", exclude: ["torch_bench.py"], swiftSettings: computeSettings),
 
-        // MARK: - Testing support (test targets only; nothing that ships depends on these)
+        // MARK: - Testing support (test targets only; nothing that ships depends on these, except the
+        // critic's `--backend fixture`, see CriticService)
         .target(name: "EventsTesting", dependencies: ["Events"], path: "Tests/Support/EventsTesting",
                 swiftSettings: swiftSettings),
         .target(name: "ChatCompletionsTesting", path: "Tests/Support/ChatCompletionsTesting", exclude: ["chat_server.py"],
+                swiftSettings: swiftSettings),
+        .target(name: "CriticTesting", dependencies: ["Critique", "Events"], path: "Tests/Support/CriticTesting",
                 swiftSettings: swiftSettings),
         .target(name: "DeepPrefTesting", dependencies: [
                     "DeepPref", "Council", "OracleJudge", "ChatCompletions", "ChatCompletionsTesting", "Events", "Resilience",
@@ -121,6 +128,10 @@ let package = Package(
         .testTarget(name: "ChatCompletionsTests", dependencies: ["ChatCompletions", "ChatCompletionsTesting", "Resilience"],
                     swiftSettings: swiftSettings),
         .testTarget(name: "CritiqueTests", dependencies: ["Critique", "Events"], swiftSettings: swiftSettings),
+        .testTarget(name: "CriticTests", dependencies: [
+                        "CriticService", "CriticTesting", "Critique", "Bus", "Store", "Events", "Resilience", "ServiceRuntime",
+                        .product(name: "Logging", package: "swift-log"),
+                    ], swiftSettings: swiftSettings),
         .testTarget(name: "DeepPrefTests", dependencies: ["DeepPref", "DeepPrefFormats", "DeepPrefTesting", "Events"],
                     swiftSettings: swiftSettings),
         .testTarget(name: "DeepPrefFormatsTests", dependencies: [

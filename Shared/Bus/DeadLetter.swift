@@ -5,7 +5,9 @@ import Foundation
 /// from, why it failed, and its original bytes. Keyed by the original message's key.
 ///
 /// Wire form (JSON): `{"source_topic", "partition", "offset", "key_base64", "value_base64",
-/// "value_truncated", "original_size", "reason", "code", "consumer_group", "failed_at"}`.
+/// "value_truncated", "original_size", "reason", "code", "consumer_group", "failed_at"}`, plus
+/// `"undelivered_topic"` and `"undelivered_value_base64"` when the consumer handled the message
+/// but could not deliver what it produced in answer (a reply to a topic that does not exist).
 public struct DeadLetter: Codable, Sendable, Equatable {
     public var sourceTopic: String
     public var partition: Int32
@@ -25,9 +27,18 @@ public struct DeadLetter: Codable, Sendable, Equatable {
     public var code: String
     public var consumerGroup: String
     public var failedAt: Date
+    /// Where the message the consumer produced in answer should have gone; nil unless that
+    /// message could not be delivered.
+    public var undeliveredTopic: String?
+    /// That message's value, base64 (not truncated: it is the consumer's own event, within the
+    /// event size limit).
+    public var undeliveredValueBase64: String?
 
     /// The code used when the handler, not the decoder, rejected the event.
     public static let handlerFailedCode = "handlerFailed"
+    /// The code used when the message was handled but the answer the consumer produced could not be
+    /// delivered (its topic does not exist); the answer is in ``undeliveredValue``.
+    public static let undeliverableCode = "undeliverable"
 
     public init(message: BusMessage, reason: String, code: String, consumerGroup: String,
                 maxValueBytes: Int = 512 * 1024, failedAt: Date = Date()) {
@@ -54,6 +65,11 @@ public struct DeadLetter: Codable, Sendable, Equatable {
         Data(base64Encoded: valueBase64).map { [UInt8]($0) } ?? []
     }
 
+    /// The undelivered answer's bytes, when there is one.
+    public var undeliveredValue: [UInt8]? {
+        undeliveredValueBase64.flatMap { Data(base64Encoded: $0) }.map { [UInt8]($0) }
+    }
+
     /// The dead-letter topic of a topic.
     public static func topic(for source: String) -> String {
         source + ".dlq"
@@ -73,5 +89,6 @@ public struct DeadLetter: Codable, Sendable, Equatable {
         case valueTruncated = "value_truncated", originalSize = "original_size"
         case reason, code
         case consumerGroup = "consumer_group", failedAt = "failed_at"
+        case undeliveredTopic = "undelivered_topic", undeliveredValueBase64 = "undelivered_value_base64"
     }
 }

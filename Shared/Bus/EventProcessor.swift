@@ -61,13 +61,19 @@ public final class EventProcessor<P: EventPayload>: @unchecked Sendable {
             try await bus.createTopic(topic, partitions: partitions)
         }
         let consumer = try bus.makeConsumer(topics: [topic], group: group)
-        logger.info("event processor started", metadata: [
+        var started: Logger.Metadata = [
             "event_type": "\(P.eventType)", "schema_version": "\(P.schemaVersion)",
-            "max_batch": "\(configuration.maxBatch)"])
+            "max_batch": "\(configuration.maxBatch)"]
+        if let window = configuration.maxWait { started["max_wait_ms"] = "\(window.roundedUpMilliseconds)" }
+        logger.info("event processor started", metadata: started)
         do {
             while !Task.isCancelled {
-                let batch = try await consumer.poll(maxMessages: configuration.maxBatch, timeout: configuration.pollTimeout)
-                if batch.isEmpty { continue }
+                var polled = try await consumer.poll(maxMessages: configuration.maxBatch, timeout: configuration.pollTimeout)
+                if polled.isEmpty { continue }
+                if let window = configuration.maxWait {
+                    polled += try await fill(from: consumer, holding: polled.count, for: window)
+                }
+                let batch = polled
                 let committed = try await finishingDespiteCancellation {
                     try await self.process(batch, consumer: consumer)
                 }
@@ -80,6 +86,19 @@ public final class EventProcessor<P: EventPayload>: @unchecked Sendable {
         }
         await consumer.close()
         logger.info("event processor stopped", metadata: ["processed": "\(metrics.processed)"])
+    }
+
+    /// Polls for more messages until the batch holds `maxBatch` or `window` has passed since its
+    /// first message; stops early on cancellation (the batch in hand is then processed as it is).
+    private func fill(from consumer: any MessageConsumer, holding count: Int, for window: Duration) async throws -> [BusMessage] {
+        let deadline = ContinuousClock.now + window
+        var more: [BusMessage] = []
+        while count + more.count < configuration.maxBatch, !Task.isCancelled {
+            let left = deadline - ContinuousClock.now
+            if left <= .zero { break }
+            more += try await consumer.poll(maxMessages: configuration.maxBatch - count - more.count, timeout: left)
+        }
+        return more
     }
 
     // MARK: - One batch

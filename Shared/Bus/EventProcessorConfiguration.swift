@@ -11,6 +11,13 @@ public struct EventProcessorConfiguration: Sendable {
     /// How long one poll waits for messages; also how quickly cancellation is noticed when idle.
     /// Default: 200 ms
     public var pollTimeout: Duration = .milliseconds(200)
+    /// When set, a batch is collected for up to this long after its first message arrived, until
+    /// it holds ``maxBatch`` messages: a micro-batch for handlers that work best on several events
+    /// at once (the critic's batched generation). Nil hands over what one poll returns.
+    /// Default: nil
+    public var maxWait: Duration? = nil {
+        didSet { precondition((maxWait ?? .zero) >= .zero, "maxWait must not be negative") }
+    }
     /// Retries of a batch after a retriable handler error; nil retries until it succeeds or the
     /// task is cancelled. When exhausted, ``EventProcessor/run()`` throws the error and commits
     /// nothing, so the batch is delivered again after a restart.

@@ -26,10 +26,14 @@ public struct CritiqueRequested: EventPayload {
     /// Unix time in milliseconds after which the requester stops waiting; the critic replies
     /// `failed` instead of scoring an expired request.
     public var deadlineMs: Int64?
+    /// Score with this PRM checkpoint instead of the critic's current one; a checkpoint that does
+    /// not exist gets a `failed` reply saying so. Nil: the critic's current backend.
+    public var criticCheckpointID: String?
 
     public init(requestID: String, replyTopic: String = "critic.critiques.v1", queryID: String,
                 profile: UserProfile, question: String, responseID: String, steps: [String],
-                answer: String, policyCheckpointID: String? = nil, deadlineMs: Int64? = nil) {
+                answer: String, policyCheckpointID: String? = nil, deadlineMs: Int64? = nil,
+                criticCheckpointID: String? = nil) {
         self.requestID = requestID
         self.replyTopic = replyTopic
         self.queryID = queryID
@@ -40,12 +44,14 @@ public struct CritiqueRequested: EventPayload {
         self.answer = answer
         self.policyCheckpointID = policyCheckpointID
         self.deadlineMs = deadlineMs
+        self.criticCheckpointID = criticCheckpointID
     }
 
     enum CodingKeys: String, CodingKey {
         case requestID = "request_id", replyTopic = "reply_topic", queryID = "query_id", profile, question
         case responseID = "response_id", steps, answer
         case policyCheckpointID = "policy_checkpoint_id", deadlineMs = "deadline_ms"
+        case criticCheckpointID = "critic_checkpoint_id"
     }
 
     public var partitionKey: String? { requestID }
@@ -62,6 +68,7 @@ public struct CritiqueRequested: EventPayload {
         }
         if steps.isEmpty && answer.isEmpty { problems.append("the response has neither steps nor an answer") }
         if let id = policyCheckpointID, id.isEmpty { problems.append("policy_checkpoint_id is empty (omit it instead)") }
+        if let id = criticCheckpointID, id.isEmpty { problems.append("critic_checkpoint_id is empty (omit it instead)") }
         if let deadline = deadlineMs, deadline <= 0 { problems.append("deadline_ms \(deadline) is not a positive Unix time") }
         return problems
     }

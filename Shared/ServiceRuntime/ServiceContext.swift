@@ -28,11 +28,15 @@ public struct ServiceContext: Sendable {
     /// group: it stops polling on SIGTERM and finishes and commits the batch in hand before it
     /// returns (`runService` flushes the producer once every member has returned). Decoding uses the context's codec, so oversized and malformed
     /// events are dead-lettered to `<topic>.dlq`.
+    ///
+    /// `maxWait` collects a micro-batch: after the first message, the processor keeps polling for
+    /// up to that long until it holds `maxBatch` events (``EventProcessorConfiguration/maxWait``).
     public func consumer<P: EventPayload>(
-        of payload: P.Type, topic: String, group: String, maxBatch: Int = 500,
+        of payload: P.Type, topic: String, group: String, maxBatch: Int = 500, maxWait: Duration? = nil,
         handler: @escaping @Sendable ([DecodedEvent<P>]) async throws -> Void
     ) -> EventProcessorService<P> {
         var configuration = EventProcessorConfiguration(maxBatch: maxBatch)
+        configuration.maxWait = maxWait
         configuration.codec = codec
         let processor = EventProcessor<P>(bus: bus, topic: topic, group: group, configuration: configuration,
                                           logger: logger, handler: handler)

@@ -70,6 +70,26 @@ public struct CheckpointRepository {
         return try result.first.map(Self.record)
     }
 
+    /// The id of the highest-step checkpoint of a kind (and run, when given), without moving its
+    /// weights: enough to tell whether a newer one is there.
+    public func latestID(modelKind: String, runID: String? = nil, configContains: String? = nil,
+                         newest: Bool = false) throws -> String? {
+        let order = newest ? "created_at DESC, step DESC" : "step DESC, created_at DESC"
+        return try connection.execute(
+            """
+            SELECT checkpoint_id FROM checkpoints
+            WHERE model_kind = $1 AND ($2::text IS NULL OR run_id = $2) AND ($3::jsonb IS NULL OR config @> $3::jsonb)
+            ORDER BY \(order) LIMIT 1
+            """, [.text(modelKind), runID.map { .text($0) }, configContains.map { .jsonb($0) }]).first?.string(0)
+    }
+
+    /// The model kind of a stored checkpoint (`policy` or `prm`), or nil when there is none with
+    /// that id. Reads no weights.
+    public func modelKind(of checkpointID: String) throws -> String? {
+        try connection.execute("SELECT model_kind FROM checkpoints WHERE checkpoint_id = $1",
+                               [.text(checkpointID)]).first?.string(0)
+    }
+
     static let columns = "checkpoint_id, model_kind, run_id, step, parent_checkpoint_id, config, safetensors, sha256, created_at"
 
     static func record(_ row: PostgresRow) throws -> CheckpointRecord {

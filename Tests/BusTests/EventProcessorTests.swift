@@ -270,4 +270,33 @@ struct EventProcessorTests {
         #expect(ContinuousClock.now - cancelledAt < .seconds(2), "shutdown does not wait out the backoff")
         #expect(try await bus.consumerLag(group: group, topic: topic).first?.committed == 5)
     }
+
+    @Test("with maxWait, a batch collects messages that trickle in until it holds maxBatch; never more",
+          arguments: BusKind.allCases)
+    func maxWaitCollectsAMicroBatch(kind: BusKind) async throws {
+        let bus = try kind.makeBus()
+        let topic = uniqueName("micro-batch")
+        try await bus.createTopic(topic, partitions: 1)
+        var configuration = EventProcessorConfiguration(maxBatch: 8)
+        // Far longer than the trickle below takes, so the batch fills up before the window closes.
+        configuration.maxWait = .seconds(10)
+        let batches = Box<[Int]>([])
+        let processor = EventProcessor<QuerySubmitted>(
+            bus: bus, topic: topic, group: uniqueName("group"), configuration: configuration, logger: testLogger("processor")
+        ) { events in
+            batches.withLock { $0.append(events.count) }
+        }
+        let running = Task { try await processor.run() }
+        // Sixteen events, one at a time: without maxWait each poll would hand over one or two.
+        for index in 0..<16 {
+            let event = makeQueryEvent(index)
+            try await bus.send([OutgoingMessage(topic: topic, key: event.payload.queryID, value: try EventCodec().encode(event))])
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let done = await eventually(timeout: .seconds(60)) { batches.current.reduce(0, +) == 16 }
+        running.cancel()
+        try await running.value
+        #expect(done)
+        #expect(batches.current == [8, 8], "batch sizes: \(batches.current)")
+    }
 }

@@ -59,7 +59,7 @@ extension CritiqueRequested: SampledPayload {
             responseID: "resp-7-3",
             steps: ["The user wants to stay informed.", "Tracking 24/7 would be simplest."],
             answer: "Install a tracking app on their phones.",
-            policyCheckpointID: "ckpt-policy-120", deadlineMs: 1_764_500_000_123)
+            policyCheckpointID: "ckpt-policy-120", deadlineMs: 1_764_500_000_123, criticCheckpointID: "ckpt-prm-40")
     }
 }
 
