@@ -58,10 +58,12 @@ let package = Package(
                 swiftSettings: swiftSettings),
         .target(name: "DeepPref", dependencies: ["Events"], path: "Shared/DeepPref",
                 resources: [.copy("Knowledge")], swiftSettings: swiftSettings),
-        .target(name: "Critique", dependencies: ["Events"], path: "Shared/Critique", swiftSettings: swiftSettings),
+        .target(name: "Critique", dependencies: ["ChatCompletions", "Events"], path: "Shared/Critique",
+                swiftSettings: swiftSettings),
         .target(name: "DeepPrefFormats", dependencies: ["DeepPref", "ChatCompletions", "Events", "Resilience"],
                 path: "Shared/DeepPrefFormats", swiftSettings: swiftSettings),
-        .target(name: "Council", dependencies: ["DeepPref", "DeepPrefFormats", "ChatCompletions", "Events", "Resilience"],
+        .target(name: "Council", dependencies: ["DeepPref", "DeepPrefFormats", "ChatCompletions", "Critique", "Events",
+                                                "Resilience"],
                 path: "Shared/Council", swiftSettings: swiftSettings),
         .target(name: "OracleJudge", dependencies: ["Council", "Critique", "DeepPref", "ChatCompletions", "Events"],
                 path: "Shared/OracleJudge", swiftSettings: swiftSettings),
@@ -96,7 +98,7 @@ let package = Package(
         // Links CriticTesting for one thing only: `--backend fixture`, so the end-to-end tests and
         // `critic bench` can run the real executable on a deterministic backend.
         .executableTarget(name: "CriticService", dependencies: [
-                    "ServiceRuntime", "Bus", "Store", "Events", "Critique", "CriticTesting", "OracleJudge", "RewardModel",
+                    "ServiceRuntime", "Bus", "Store", "Events", "Critique", "CriticTesting", "OracleJudge", "RewardModel", "ChatCompletions",
                     "DeepPref", "LanguageModel", "Resilience", "Settings", "Tensor",
                     .product(name: "ArgumentParser", package: "swift-argument-parser"),
                     .product(name: "Logging", package: "swift-log"),
@@ -127,7 +129,9 @@ let package = Package(
         .testTarget(name: "EventsTests", dependencies: ["Events", "EventsTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "ChatCompletionsTests", dependencies: ["ChatCompletions", "ChatCompletionsTesting", "Resilience"],
                     swiftSettings: swiftSettings),
-        .testTarget(name: "CritiqueTests", dependencies: ["Critique", "Events"], swiftSettings: swiftSettings),
+        .testTarget(name: "CritiqueTests", dependencies: ["Critique", "ChatCompletions", "ChatCompletionsTesting", "Events",
+                                                          "Resilience"],
+                    swiftSettings: swiftSettings),
         .testTarget(name: "CriticTests", dependencies: [
                         "CriticService", "CriticTesting", "Critique", "Bus", "Store", "Events", "Resilience", "ServiceRuntime",
                         .product(name: "Logging", package: "swift-log"),

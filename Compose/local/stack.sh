@@ -52,6 +52,17 @@ as_pg() {
 
 port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# Closes every descriptor above 2 in the current (sub)shell. The servers started here outlive this
+# script and must not keep a descriptor it inherited: under `flock LOCK make test` one is the lock,
+# and a server holding it keeps every later `flock LOCK ...` waiting for as long as it runs.
+close_inherited_fds() {
+  local entry fd
+  for entry in "/proc/$BASHPID/fd/"*; do
+    fd="${entry##*/}"
+    if [ "$fd" -gt 2 ] 2>/dev/null; then eval "exec $fd>&-" 2>/dev/null || true; fi
+  done
+}
+
 # Names the process that listens on TCP port $1: ss (iproute2), else fuser (psmisc), else lsof.
 port_holder() {
   local pid=""
@@ -137,8 +148,8 @@ pg_start() {
     require_free_port "$PG_PORT" CDRA_PG_PORT PostgreSQL
     pg_init
     say "starting PostgreSQL on 127.0.0.1:$PG_PORT"
-    if ! as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -w -t 60 \
-      -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k /tmp -c max_connections=200 -c fsync=on" start >/dev/null; then
+    if ! (close_inherited_fds; as_pg "$PG_BIN/pg_ctl" -D "$PG_DATA" -l "$PG_LOG" -w -t 60 \
+      -o "-c listen_addresses=127.0.0.1 -p $PG_PORT -k /tmp -c max_connections=200 -c fsync=on" start >/dev/null); then
       port_open "$PG_PORT" && ! pg_running \
         && die "PostgreSQL did not start: 127.0.0.1:$PG_PORT is taken by $(port_holder "$PG_PORT") (pick another with CDRA_PG_PORT), see $PG_LOG"
       die "PostgreSQL did not start, see $PG_LOG"
@@ -203,8 +214,8 @@ s3_start() {
     [ -f "$STACK_DIR/python/cdra_s3.py" ] || die "S3 store missing (run install.sh)"
     mkdir -p "$S3_DATA"
     say "starting S3 store (localbucket) on 127.0.0.1:$S3_PORT, data in $S3_DATA"
-    PYTHONDONTWRITEBYTECODE=1 PYTHONPATH="$STACK_DIR/python" nohup python3 -m cdra_s3 "$S3_DATA" \
-      --host 127.0.0.1 --port "$S3_PORT" </dev/null >"$S3_LOG" 2>&1 &
+    (close_inherited_fds; PYTHONDONTWRITEBYTECODE=1 PYTHONPATH="$STACK_DIR/python" exec nohup python3 -m cdra_s3 "$S3_DATA" \
+      --host 127.0.0.1 --port "$S3_PORT") </dev/null >"$S3_LOG" 2>&1 &
     pid=$!
     echo "$pid" >"$S3_PID"
   fi
@@ -271,10 +282,10 @@ broker_start() { # $1 = s3 | memory
       AWS_ACCESS_KEY_ID=cdra-local AWS_SECRET_ACCESS_KEY=cdra-local)
   fi
   say "starting Kafka-protocol broker on 127.0.0.1:$KAFKA_PORT ($storage storage)"
-  nohup env "${env_args[@]}" "$STACK_DIR/bin/tansu" broker \
+  (close_inherited_fds; exec nohup env "${env_args[@]}" "$STACK_DIR/bin/tansu" broker \
     --listener-url "tcp://127.0.0.1:$KAFKA_PORT" \
     --advertised-listener-url "tcp://127.0.0.1:$KAFKA_PORT" \
-    --storage-engine "$engine" </dev/null >"$BROKER_LOG" 2>&1 &
+    --storage-engine "$engine") </dev/null >"$BROKER_LOG" 2>&1 &
   pid=$!
   echo "$pid" >"$BROKER_PID"
   echo "$storage" >"$BROKER_MODE"

@@ -1,3 +1,4 @@
+import ChatCompletions
 import Critique
 import CriticTesting
 import DeepPref
@@ -70,8 +71,11 @@ public struct CriticBackendFactory: Sendable {
                 return UnavailableCritic(name: "oracle", reason: "the knowledge pack does not load: \(error)")
             }
         case .llm:
-            // LLMCritic takes this place once it lands.
-            return UnavailableCritic(name: "llm", reason: "llm backend not available")
+            do {
+                return LLMCritic(configuration: try LLMEndpointConfiguration.fromEnvironment())
+            } catch {
+                return UnavailableCritic(name: "llm", reason: "the llm backend is not configured: \(error)")
+            }
         case .fixture:
             return fixture
         }

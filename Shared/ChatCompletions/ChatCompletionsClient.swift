@@ -2,6 +2,7 @@ import Foundation
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
+import Resilience
 import Settings
 
 /// Sends chat-completions requests to an OpenAI-compatible endpoint with timeouts and retries,
@@ -15,12 +16,18 @@ import Settings
 /// than `maxResponseBytes`, fail at once. The API key is read from the environment on every
 /// request, sent only as `Authorization: Bearer`, and scrubbed from every error message and failure
 /// record.
+///
+/// Every request carries `max_tokens` (``LLMEndpointConfiguration/maxTokens``) and the strongest
+/// response format the endpoint accepts (``ResponseFormat``: a `json_schema` that is rejected falls
+/// back to `json_object`, remembered for the client's lifetime). A ``RequestBudget`` passed with a
+/// request bounds the attempts and the time of all the requests of one query together.
 public final class ChatCompletionsClient: Sendable {
     public let configuration: LLMEndpointConfiguration
     private let environment: @Sendable () -> [String: String]
     private let session: URLSession
     private let bodies: ResponseBodies
     private let slots: RequestSlots
+    private let acceptedFormat: Locked<ResponseFormat.Kind>
 
     /// `environment` is read on every request; tests pass their own.
     public init(configuration: LLMEndpointConfiguration,
@@ -38,6 +45,7 @@ public final class ChatCompletionsClient: Sendable {
         // The session keeps its delegate until it is invalidated (deinit).
         session = URLSession(configuration: sessionConfiguration, delegate: bodies, delegateQueue: nil)
         slots = RequestSlots(configuration.maxConcurrentRequests)
+        acceptedFormat = Locked(configuration.responseFormat)
     }
 
     deinit { session.finishTasksAndInvalidate() }
@@ -46,6 +54,15 @@ public final class ChatCompletionsClient: Sendable {
     public struct Reply: Sendable, Equatable {
         public var content: String
         public var httpAttempts: Int
+        /// `choices[0].finish_reason`: `stop`, or `length` when the reply was cut at `max_tokens`.
+        public var finishReason: String?
+        /// `usage.completion_tokens`, when the endpoint reports it.
+        public var completionTokens: Int?
+        /// The response format the successful request was sent with.
+        public var format: ResponseFormat.Kind
+
+        /// True when the endpoint stopped because the reply reached `max_tokens`.
+        public var wasCut: Bool { finishReason == "length" }
     }
 
     /// A reply that never passed validation: what the caller needs to write a failure record.
@@ -68,23 +85,34 @@ public final class ChatCompletionsClient: Sendable {
 
     // MARK: - One completion
 
-    /// Posts `messages` and returns the assistant's text, retrying per the policy above.
-    public func complete(_ messages: [ChatMessage], jsonObjectOutput: Bool = true) async throws -> Reply {
+    /// Posts `messages` and returns the assistant's text, retrying per the policy above. `format`
+    /// is weakened to what the endpoint accepts (``ResponseFormat``); `seed` is sent when given (a
+    /// re-sample passes a new one); `budget` bounds what this request may spend together with the
+    /// other requests of its query.
+    public func complete(_ messages: [ChatMessage], format: ResponseFormat = .jsonObject, seed: Int? = nil,
+                         budget: RequestBudget? = nil) async throws -> Reply {
         var attempts = 0
         do {
-            return try await completeCounting(messages, jsonObjectOutput: jsonObjectOutput, attempts: &attempts)
+            return try await completeCounting(messages, format: format, seed: seed, budget: budget, attempts: &attempts)
         } catch let failure as StructuredOutputFailure {
             throw failure.error
         }
     }
 
-    private func completeCounting(_ messages: [ChatMessage], jsonObjectOutput: Bool,
-                                  attempts: inout Int) async throws -> Reply {
+    /// The strongest response format this endpoint has not rejected (it starts as the
+    /// configuration's ``LLMEndpointConfiguration/responseFormat``).
+    public var acceptedResponseFormat: ResponseFormat.Kind { acceptedFormat.current }
+
+    private func completeCounting(_ messages: [ChatMessage], format requested: ResponseFormat, seed: Int?,
+                                  budget: RequestBudget?, attempts: inout Int) async throws -> Reply {
         let key = try apiKey()
-        let request = try makeRequest(messages, key: key, jsonObjectOutput: jsonObjectOutput)
-        var lastError = ChatCompletionsError(.unreachable, "no attempt was made")
+        var format = requested.limited(to: acceptedFormat.current)
+        var request = try makeRequest(messages, key: key, format: format, seed: seed)
+        var lastError: ChatCompletionsError? = nil
         let firstAttempt = attempts
-        for attempt in 1...configuration.maxAttempts {
+        let maxAttempts = configuration.maxAttempts
+        var attempt = 1
+        while true {
             // A cancelled caller (a sibling request already failed, or shutdown) sends nothing more.
             try Task.checkCancellation()
             await slots.acquire()
@@ -92,15 +120,41 @@ public final class ChatCompletionsClient: Sendable {
                 await slots.release()
                 throw CancellationError()
             }
+            // Decided once a slot is held, so that a request queued behind one that found out what
+            // the endpoint rejects is sent in a format it accepts; and the budget is charged only
+            // now: a queued request spends no attempt, and its timeout is cut to the time left.
+            var timeout = configuration.timeout
+            var cutByBudget = false
+            do {
+                if format.kind > acceptedFormat.current {
+                    format = requested.limited(to: acceptedFormat.current)
+                    request = try makeRequest(messages, key: key, format: format, seed: seed)
+                }
+                if let budget {
+                    try budget.takeAttempt(after: lastError)
+                    let left = budget.remaining.seconds
+                    if left < timeout { (timeout, cutByBudget) = (left, true) }
+                }
+            } catch {
+                await slots.release()
+                throw error
+            }
             attempts += 1
-            let outcome = await send(request)
+            let outcome = await send(request, timeout: timeout)
+            let rejectedFormat = Self.rejectedFormat(outcome, sent: format.kind)
+            if let rejected = rejectedFormat {
+                // Remembered before the slot is freed, so the request that takes it next already
+                // knows.
+                acceptedFormat.withLock { $0 = min($0, rejected.weaker ?? .text) }
+            }
             await slots.release()
             var retryAfter: Duration? = nil
             switch outcome {
             case .timedOut:
-                lastError = ChatCompletionsError(.timeout, "no reply within \(configuration.timeout)s (attempt \(attempt) of \(configuration.maxAttempts))")
+                if cutByBudget, let budget { throw budget.timeExhausted(after: lastError) }
+                lastError = ChatCompletionsError(.timeout, "no reply within \(configuration.timeout)s (attempt \(attempt) of \(maxAttempts))")
             case .transport(let message):
-                lastError = ChatCompletionsError(.unreachable, scrub("\(message) (attempt \(attempt) of \(configuration.maxAttempts))", key))
+                lastError = ChatCompletionsError(.unreachable, scrub("\(message) (attempt \(attempt) of \(maxAttempts))", key))
             case .tooLarge(let announced):
                 let size = announced.map { " (\($0) bytes announced)" } ?? ""
                 throw ChatCompletionsError(.httpError, "the response body is larger than the limit of \(configuration.maxResponseBytes) bytes\(size); raise CDRA_LLM_MAX_RESPONSE_BYTES if the endpoint really sends that much")
@@ -108,7 +162,10 @@ public final class ChatCompletionsClient: Sendable {
                 switch status {
                 case 200..<300:
                     do {
-                        return Reply(content: try Self.assistantContent(body), httpAttempts: attempts - firstAttempt)
+                        let completion = try Self.completion(body)
+                        return Reply(content: completion.content, httpAttempts: attempts - firstAttempt,
+                                     finishReason: completion.finishReason, completionTokens: completion.completionTokens,
+                                     format: format.kind)
                     } catch let error as ChatCompletionsError {
                         // A 200 whose body is not a chat completion is the server's fault, not the model's:
                         // it will not get better by asking again.
@@ -116,35 +173,58 @@ public final class ChatCompletionsClient: Sendable {
                                                       httpAttempts: attempts - firstAttempt, asks: 1,
                                                       lastRawOutput: Self.truncate(scrub(String(decoding: body, as: UTF8.self), key)))
                     }
+                case _ where rejectedFormat != nil:
+                    // The endpoint cannot do this format: ask again at once with the next weaker one
+                    // (the loop's top picks it). This costs an attempt of the budget but not a retry.
+                    lastError = ChatCompletionsError(.httpError, "HTTP \(status) rejected response_format \(format.kind.rawValue): \(Self.truncate(scrub(String(decoding: body, as: UTF8.self), key), 200))")
+                    continue
                 case 429:
                     retryAfter = Self.retryAfter(headers)
-                    lastError = ChatCompletionsError(.rateLimited, "HTTP 429 (attempt \(attempt) of \(configuration.maxAttempts))")
+                    lastError = ChatCompletionsError(.rateLimited, "HTTP 429 (attempt \(attempt) of \(maxAttempts))")
                 case 408:
-                    lastError = ChatCompletionsError(.timeout, "HTTP 408 (attempt \(attempt) of \(configuration.maxAttempts))")
+                    lastError = ChatCompletionsError(.timeout, "HTTP 408 (attempt \(attempt) of \(maxAttempts))")
                 case 500..<600:
                     retryAfter = Self.retryAfter(headers)
-                    lastError = ChatCompletionsError(.unreachable, "HTTP \(status) (attempt \(attempt) of \(configuration.maxAttempts)): \(Self.truncate(scrub(String(decoding: body, as: UTF8.self), key), 200))")
+                    lastError = ChatCompletionsError(.unreachable, "HTTP \(status) (attempt \(attempt) of \(maxAttempts)): \(Self.truncate(scrub(String(decoding: body, as: UTF8.self), key), 200))")
                 case 401, 403:
                     throw ChatCompletionsError(.httpError, "HTTP \(status): the endpoint rejected the credentials in \(configuration.apiKeyEnvironmentVariable)")
                 default:
                     throw ChatCompletionsError(.httpError, "HTTP \(status): \(Self.truncate(scrub(String(decoding: body, as: UTF8.self), key), 300))")
                 }
             }
-            if attempt < configuration.maxAttempts {
-                let wait = configuration.backoff.delay(attempt: attempt, atLeast: retryAfter)
-                if wait > .zero { try await Task.sleep(for: wait) }
-            }
+            guard attempt < maxAttempts else { break }
+            let wait = configuration.backoff.delay(attempt: attempt, atLeast: retryAfter)
+            // A wait the budget cannot afford ends the query now, not after the wait.
+            if let budget, wait >= budget.remaining { throw budget.timeExhausted(after: lastError) }
+            if wait > .zero { try await Task.sleep(for: wait) }
+            attempt += 1
         }
-        throw lastError
+        throw lastError ?? ChatCompletionsError(.unreachable, "no attempt was made")
+    }
+
+    /// The format `outcome` says the endpoint cannot do: a 400 or 422 naming `response_format` or
+    /// `json_schema` (as OpenAI, vLLM and llama.cpp word it) to a request sent with `sent`.
+    static func rejectedFormat(_ outcome: HTTPOutcome, sent: ResponseFormat.Kind) -> ResponseFormat.Kind? {
+        guard sent > .text, case let .http(status, _, body) = outcome, status == 400 || status == 422,
+              rejectsResponseFormat(body) else { return nil }
+        return sent
+    }
+
+    static func rejectsResponseFormat(_ body: Data) -> Bool {
+        let text = String(decoding: body.prefix(8192), as: UTF8.self).lowercased()
+        return text.contains("response_format") || text.contains("json_schema") || text.contains("response format")
     }
 
     // MARK: - Structured output with bounded re-asks
 
-    /// Asks for a JSON object and validates it; a reply that is not JSON or fails `validate` is sent
-    /// back to the model with the problems listed, at most `maxRepairAttempts` times.
-    /// Throws ``StructuredOutputFailure`` (transport errors and `.invalidModelOutput` alike).
+    /// Asks for a reply in `format` and validates it; a reply that is not JSON or fails `validate`
+    /// is sent back to the model with the problems listed, at most `maxRepairAttempts` times. A
+    /// reply cut at `max_tokens` is told so. Throws ``StructuredOutputFailure`` (transport errors,
+    /// a spent `budget` and `.invalidModelOutput` alike).
     public func requestValidated<Value>(
         _ messages: [ChatMessage],
+        format: ResponseFormat = .jsonObject,
+        budget: RequestBudget? = nil,
         validate: ([String: Any]) -> Result<Value, SchemaViolation>
     ) async throws -> (value: Value, httpAttempts: Int, asks: Int) {
         var conversation = messages
@@ -155,7 +235,7 @@ public final class ChatCompletionsClient: Sendable {
         for ask in 1...(configuration.maxRepairAttempts + 1) {
             let reply: Reply
             do {
-                reply = try await completeCounting(conversation, jsonObjectOutput: true, attempts: &attempts)
+                reply = try await completeCounting(conversation, format: format, seed: nil, budget: budget, attempts: &attempts)
             } catch let error as ChatCompletionsError {
                 throw StructuredOutputFailure(error: error, httpAttempts: attempts, asks: ask, lastRawOutput: lastRaw)
             } catch var failure as StructuredOutputFailure {
@@ -165,7 +245,7 @@ public final class ChatCompletionsClient: Sendable {
             }
             // Scrub before truncating: a cut through the key would leave part of it behind.
             lastRaw = Self.truncate(scrub(reply.content, key))
-            let problems: [String]
+            var problems: [String]
             do {
                 let object = try ModelReplyJSON.extractObject(from: reply.content)
                 switch validate(object) {
@@ -175,6 +255,7 @@ public final class ChatCompletionsClient: Sendable {
             } catch let error as ModelReplyJSON.ExtractionError {
                 problems = [error.reason]
             }
+            if reply.wasCut { problems.insert(cutProblem(reply), at: 0) }
             lastProblems = problems
             conversation.append(.assistant(Self.truncate(reply.content, 6000)))
             conversation.append(.user(Self.repairInstruction(problems)))
@@ -184,6 +265,12 @@ public final class ChatCompletionsClient: Sendable {
         throw StructuredOutputFailure(error: ChatCompletionsError(.invalidModelOutput, scrub(reason, key)),
                                       httpAttempts: attempts, asks: configuration.maxRepairAttempts + 1,
                                       lastRawOutput: lastRaw)
+    }
+
+    /// The problem to report for a reply that stopped at `max_tokens`.
+    package func cutProblem(_ reply: Reply) -> String {
+        let limit = configuration.maxTokens.map { "max_tokens (\($0))" } ?? "the server's token limit"
+        return "the reply was cut off at \(limit) before it was complete; keep every text short"
     }
 
     static func repairInstruction(_ problems: [String]) -> String {
@@ -204,7 +291,7 @@ public final class ChatCompletionsClient: Sendable {
         return nil
     }
 
-    private func makeRequest(_ messages: [ChatMessage], key: String?, jsonObjectOutput: Bool) throws -> URLRequest {
+    private func makeRequest(_ messages: [ChatMessage], key: String?, format: ResponseFormat, seed: Int?) throws -> URLRequest {
         var request = URLRequest(url: configuration.chatCompletionsURL)
         request.httpMethod = "POST"
         request.timeoutInterval = Self.backstopTimeout(configuration.timeout)
@@ -216,18 +303,25 @@ public final class ChatCompletionsClient: Sendable {
             "messages": messages.map { ["role": $0.role, "content": $0.content] },
             "temperature": configuration.temperature,
         ]
-        if jsonObjectOutput { body["response_format"] = ["type": "json_object"] }
-        request.httpBody = try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])
+        if let maxTokens = configuration.maxTokens { body["max_tokens"] = maxTokens }
+        if let seed { body["seed"] = seed }
+        var data = try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys])
+        if let field = format.requestFieldJSON {
+            // Spliced in as text: the schema's property order must survive, and JSONSerialization
+            // does not keep key order. `data` ends with the object's closing brace.
+            data.removeLast()
+            data.append(Data(",\"response_format\":\(field)}".utf8))
+        }
+        request.httpBody = data
         return request
     }
 
-    /// One HTTP exchange. The timeout is enforced here as well as by URLSession, because an idle
-    /// timeout alone does not stop a server that trickles bytes forever.
-    private func send(_ request: URLRequest) async -> HTTPOutcome {
+    /// One HTTP exchange, given up after `timeout` seconds. The timeout is enforced here as well as
+    /// by URLSession, because an idle timeout alone does not stop a server that trickles bytes forever.
+    private func send(_ request: URLRequest, timeout: TimeInterval) async -> HTTPOutcome {
         let task = session.dataTask(with: request)
         let exchange = bodies.register(task, limit: configuration.maxResponseBytes)
         defer { bodies.forget(task) }
-        let timeout = configuration.timeout
         return await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<HTTPOutcome, Never>) in
                 exchange.onFinish(continuation)
@@ -243,8 +337,9 @@ public final class ChatCompletionsClient: Sendable {
 
     // MARK: - Reply parsing
 
-    /// `choices[0].message.content` of a chat-completions body.
-    static func assistantContent(_ body: Data) throws -> String {
+    /// `choices[0].message.content`, `choices[0].finish_reason` and `usage.completion_tokens` of a
+    /// chat-completions body.
+    static func completion(_ body: Data) throws -> (content: String, finishReason: String?, completionTokens: Int?) {
         guard let object = try? JSONSerialization.jsonObject(with: body, options: [.fragmentsAllowed]),
               let fields = object as? [String: Any] else {
             throw ChatCompletionsError(.invalidModelOutput, "the endpoint's reply is not a JSON object")
@@ -255,7 +350,8 @@ public final class ChatCompletionsClient: Sendable {
         guard let message = first["message"] as? [String: Any], let content = message["content"] as? String else {
             throw ChatCompletionsError(.invalidModelOutput, "the endpoint's reply has no choices[0].message.content string")
         }
-        return content
+        let tokens = ((fields["usage"] as? [String: Any])?["completion_tokens"] as? NSNumber)?.intValue
+        return (content, first["finish_reason"] as? String, tokens)
     }
 
     /// The wait a `Retry-After` header asks for (names lowercased): delta-seconds or an HTTP date.
@@ -274,6 +370,13 @@ public final class ChatCompletionsClient: Sendable {
 
     static func truncate(_ text: String, _ limit: Int = 2000) -> String {
         text.count <= limit ? text : String(text.prefix(limit)) + "…[truncated \(text.count - limit) characters]"
+    }
+
+    /// `text` without the endpoint's key (and truncated to 2,000 characters), for failure reports
+    /// that keep model output: a server could echo the key back.
+    package func redacted(_ text: String) -> String {
+        // Scrub before truncating: a cut through the key would leave part of it behind.
+        Self.truncate(scrub(text, (try? apiKey()) ?? nil))
     }
 
     /// Removes the key from text that may be logged or stored (a server could echo it back). A key

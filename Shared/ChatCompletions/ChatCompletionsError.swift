@@ -10,13 +10,15 @@ public struct ChatCompletionsError: RetriableError, Sendable, Equatable, CustomS
         case invalidModelOutput  // the reply is not a chat completion, or never passes the caller's schema
         case httpError           // a non-retriable HTTP status, or a reply larger than the size limit
         case configuration       // missing URL, model or key, or a setting that cannot be used
+        case budgetExhausted     // the unit of work's attempt or time budget ran out (RequestBudget)
     }
     public var code: Code
     public var message: String
     public var isRetriable: Bool {
         switch code {
         case .unreachable, .rateLimited, .timeout: return true
-        case .invalidModelOutput, .httpError, .configuration: return false
+        // A spent budget is not retried: trying the same work again would spend as much again.
+        case .invalidModelOutput, .httpError, .configuration, .budgetExhausted: return false
         }
     }
 

@@ -53,6 +53,31 @@ public struct LLMEndpointConfiguration: Sendable, Equatable, CustomStringConvert
         didSet { precondition(maxResponseBytes >= 1, "maxResponseBytes must be positive") }
     }
 
+    /// Most tokens one completion may generate, sent as `max_tokens`; nil sends none (the server's
+    /// own limit then applies). A reply cut at the limit is malformed and asked again.
+    /// Default: 2048 (`CDRA_LLM_MAX_TOKENS`; 0 sends none).
+    public var maxTokens: Int? {
+        didSet { precondition((maxTokens ?? 1) >= 1, "maxTokens must be positive") }
+    }
+
+    /// The strongest `response_format` the client sends: `json_schema` (the reply's schema, where
+    /// a request has one), `json_object` or `text` (none). An endpoint that rejects it gets the
+    /// next weaker one (``ResponseFormat``). Default: `json_schema` (`CDRA_LLM_RESPONSE_FORMAT`).
+    public var responseFormat: ResponseFormat.Kind
+
+    /// HTTP attempts one query (a council query, one critique) may make in all, across its
+    /// requests, retries, re-asks and re-samples (``RequestBudget``). Default: 20
+    /// (`CDRA_LLM_QUERY_MAX_ATTEMPTS`).
+    public var queryMaxAttempts: Int {
+        didSet { precondition(queryMaxAttempts >= 1, "queryMaxAttempts must be at least 1") }
+    }
+
+    /// Seconds one query may take in all, from its start (``RequestBudget``). Default: 300
+    /// (`CDRA_LLM_QUERY_TIMEOUT`).
+    public var queryTimeout: TimeInterval {
+        didSet { precondition(queryTimeout > 0, "queryTimeout must be positive") }
+    }
+
     /// 0.5 s doubling to at most 30 s, ±20 %.
     public static let defaultBackoff = Backoff(initial: .milliseconds(500), maximum: .seconds(30), jitter: 0.2)
 
@@ -63,12 +88,17 @@ public struct LLMEndpointConfiguration: Sendable, Equatable, CustomStringConvert
                 requiresAPIKey: Bool = true, timeout: TimeInterval = 60, maxAttempts: Int = 4,
                 backoff: Backoff = LLMEndpointConfiguration.defaultBackoff,
                 maxRepairAttempts: Int = 2, temperature: Double = 0.2, maxConcurrentRequests: Int = 16,
-                maxResponseBytes: Int = LLMEndpointConfiguration.defaultMaxResponseBytes) {
+                maxResponseBytes: Int = LLMEndpointConfiguration.defaultMaxResponseBytes,
+                maxTokens: Int? = 2048, responseFormat: ResponseFormat.Kind = .jsonSchema,
+                queryMaxAttempts: Int = 20, queryTimeout: TimeInterval = 300) {
         precondition(timeout > 0, "timeout must be positive")
         precondition(maxAttempts >= 1, "maxAttempts must be at least 1")
         precondition(maxRepairAttempts >= 0, "maxRepairAttempts must not be negative")
         precondition(maxConcurrentRequests >= 1, "maxConcurrentRequests must be at least 1")
         precondition(maxResponseBytes >= 1, "maxResponseBytes must be positive")
+        precondition((maxTokens ?? 1) >= 1, "maxTokens must be positive")
+        precondition(queryMaxAttempts >= 1, "queryMaxAttempts must be at least 1")
+        precondition(queryTimeout > 0, "queryTimeout must be positive")
         self.maxConcurrentRequests = maxConcurrentRequests
         self.baseURL = baseURL
         self.model = model
@@ -80,6 +110,10 @@ public struct LLMEndpointConfiguration: Sendable, Equatable, CustomStringConvert
         self.maxRepairAttempts = maxRepairAttempts
         self.temperature = temperature
         self.maxResponseBytes = maxResponseBytes
+        self.maxTokens = maxTokens
+        self.responseFormat = responseFormat
+        self.queryMaxAttempts = queryMaxAttempts
+        self.queryTimeout = queryTimeout
     }
 
     /// `{baseURL}/chat/completions`.
@@ -94,7 +128,8 @@ public struct LLMEndpointConfiguration: Sendable, Equatable, CustomStringConvert
     /// the key variable, default `CDRA_LLM_API_KEY`), `CDRA_LLM_REQUIRE_KEY` (`0`/`false` for servers
     /// without auth), `CDRA_LLM_TIMEOUT` (seconds), `CDRA_LLM_MAX_ATTEMPTS`,
     /// `CDRA_LLM_INITIAL_BACKOFF` (seconds), `CDRA_LLM_MAX_REPAIRS`, `CDRA_LLM_TEMPERATURE`,
-    /// `CDRA_LLM_MAX_CONCURRENT_REQUESTS`, `CDRA_LLM_MAX_RESPONSE_BYTES`.
+    /// `CDRA_LLM_MAX_CONCURRENT_REQUESTS`, `CDRA_LLM_MAX_RESPONSE_BYTES`, `CDRA_LLM_MAX_TOKENS`,
+    /// `CDRA_LLM_RESPONSE_FORMAT`, `CDRA_LLM_QUERY_MAX_ATTEMPTS`, `CDRA_LLM_QUERY_TIMEOUT` (seconds).
     /// Throws `.configuration` naming the variable that is missing or malformed.
     public static func fromEnvironment(
         _ environment: [String: String] = ProcessInfo.processInfo.environment
@@ -127,6 +162,16 @@ public struct LLMEndpointConfiguration: Sendable, Equatable, CustomStringConvert
         if let v = try environment.number("CDRA_LLM_TEMPERATURE", in: 0...2) { configuration.temperature = v }
         if let v = try environment.integer("CDRA_LLM_MAX_CONCURRENT_REQUESTS", in: 1...1024) { configuration.maxConcurrentRequests = v }
         if let v = try environment.integer("CDRA_LLM_MAX_RESPONSE_BYTES", in: 1024...(1 << 30)) { configuration.maxResponseBytes = v }
+        if let v = try environment.integer("CDRA_LLM_MAX_TOKENS", in: 0...1_000_000) { configuration.maxTokens = v == 0 ? nil : v }
+        if let text = environment.string("CDRA_LLM_RESPONSE_FORMAT") {
+            guard let kind = ResponseFormat.Kind(rawValue: text.lowercased()) else {
+                throw SettingError(variable: "CDRA_LLM_RESPONSE_FORMAT",
+                                   "must be json_schema, json_object or text, not '\(text.prefix(20))'")
+            }
+            configuration.responseFormat = kind
+        }
+        if let v = try environment.integer("CDRA_LLM_QUERY_MAX_ATTEMPTS", in: 1...1000) { configuration.queryMaxAttempts = v }
+        if let v = try environment.number("CDRA_LLM_QUERY_TIMEOUT", in: 0.001...86_400) { configuration.queryTimeout = v }
         return configuration
     }
 
@@ -136,6 +181,8 @@ public struct LLMEndpointConfiguration: Sendable, Equatable, CustomStringConvert
             + " requires_key=\(requiresAPIKey) timeout=\(timeout)s max_attempts=\(maxAttempts)"
             + " \(backoff) max_repairs=\(maxRepairAttempts)"
             + " temperature=\(temperature) max_concurrent_requests=\(maxConcurrentRequests)"
-            + " max_response_bytes=\(maxResponseBytes)"
+            + " max_response_bytes=\(maxResponseBytes) max_tokens=\(maxTokens.map(String.init) ?? "none")"
+            + " response_format=\(responseFormat.rawValue) query_max_attempts=\(queryMaxAttempts)"
+            + " query_timeout=\(queryTimeout)s"
     }
 }

@@ -12,6 +12,7 @@ extension CouncilError {
         case .invalidModelOutput: code = .invalidModelOutput
         case .httpError: code = .httpError
         case .configuration: code = .configuration
+        case .budgetExhausted: code = .budgetExhausted
         }
         self.init(code, error.message)
     }

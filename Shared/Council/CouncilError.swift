@@ -10,13 +10,14 @@ public struct CouncilError: RetriableError, Sendable, Equatable, CustomStringCon
         case invalidModelOutput  // the model never returned output that passes the schema
         case httpError           // a non-retriable HTTP status, or a reply over the size limit
         case configuration       // missing URL, model or key
+        case budgetExhausted     // the query's attempt or time budget ran out before it was done
     }
     public var code: Code
     public var message: String
     public var isRetriable: Bool {
         switch code {
         case .unreachable, .rateLimited, .timeout: return true
-        case .invalidInput, .invalidModelOutput, .httpError, .configuration: return false
+        case .invalidInput, .invalidModelOutput, .httpError, .configuration, .budgetExhausted: return false
         }
     }
 

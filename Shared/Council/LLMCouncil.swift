@@ -5,7 +5,9 @@ import Foundation
 
 /// The Cognitive Council played by an LLM behind an OpenAI-compatible chat-completions endpoint:
 /// one request per persona (sent concurrently), then one to the moderator, every reply validated
-/// by ``LLMCouncilSchema``. Per query: `personas.count + 1` completions when all goes well.
+/// by ``LLMCouncilSchema`` (and constrained by its JSON schemas where the endpoint takes them).
+/// Per query: `personas.count + 1` completions when all goes well, and never more than the
+/// configuration's per-query budget (``RequestBudget``).
 public struct LLMCouncil: FailureReportingCouncil {
     public let client: ChatCompletionsClient
     public let personas: [CouncilPersona]
@@ -53,6 +55,10 @@ public struct LLMCouncil: FailureReportingCouncil {
             return failure("configuration", CouncilError(.configuration, "\(error)"), attempts: 0)
         }
 
+        // One budget for all the query's requests: a query that keeps failing ends with
+        // .budgetExhausted instead of running on (CDRA_LLM_QUERY_MAX_ATTEMPTS, CDRA_LLM_QUERY_TIMEOUT).
+        let budget = RequestBudget(client.configuration)
+
         // MARK: Personas, concurrently (bounded), results kept in persona order.
         var replies = [LLMCouncilSchema.PersonaReply?](repeating: nil, count: personas.count)
         var attempts = 0
@@ -67,7 +73,8 @@ public struct LLMCouncil: FailureReportingCouncil {
                 ]
                 group.addTask {
                     do {
-                        let result = try await client.requestValidated(messages) {
+                        let result = try await client.requestValidated(messages, format: LLMCouncilSchema.personaOutput,
+                                                                       budget: budget) {
                             LLMCouncilSchema.validatePersona($0, persona: persona.name, query: query)
                         }
                         return (i, .success((result.value, result.httpAttempts)))
@@ -111,7 +118,8 @@ public struct LLMCouncil: FailureReportingCouncil {
         }
         let moderator: LLMCouncilSchema.ModeratorReply
         do {
-            let result = try await client.requestValidated(moderatorMessages) {
+            let result = try await client.requestValidated(moderatorMessages, format: LLMCouncilSchema.moderatorOutput,
+                                                           budget: budget) {
                 LLMCouncilSchema.validateModerator($0, query: query)
             }
             moderator = result.value

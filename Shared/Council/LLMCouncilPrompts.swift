@@ -1,3 +1,4 @@
+import Critique
 import DeepPref
 import Events
 import Foundation
@@ -6,10 +7,7 @@ import Foundation
 /// ``LLMCouncilSchema``; the shapes are documented in Docs/council-llm.md and must change together
 /// with that validator.
 public enum LLMCouncilPrompts {
-    static let scoreBands = """
-        Scores run from -1.0 to 1.0: >= 0.9 exceptional, 0.7-0.89 strong, 0.4-0.69 surface-level, \
-        0.1-0.39 no real inference, 0 irrelevant, negative = flawed, misaligned or harmful.
-        """
+    static let scoreBands = ScoreBands.promptText
 
     public static func personaSystem(_ persona: CouncilPersona, dimensions: [String]) -> String {
         """
@@ -49,19 +47,20 @@ public enum LLMCouncilPrompts {
         \(scoreBands)
 
         Reply with only one JSON object, no code fences and no other text, with exactly these keys:
-        - "inferred_preferences": list of {"dimension": snake_case name (preferably one of: \(dimensions.joined(separator: ", "))), \
+        - "inferred_preferences": list of at most 6 {"dimension": snake_case name (preferably one of: \(dimensions.joined(separator: ", "))), \
         "confidence": 0 to 1, "evidence": words copied verbatim from the request or the stated preference}.
-        - "thought_tree": list of nodes {"node_id": string, "parent_id": string or null, "persona": name or null, \
-        "thought": string, "reasoning": the critique of the thought, "score": -1 to 1, "children": [node ids], \
-        "pruned": true when cut from the best path}. The root has node_id "0", parent_id null, and states the \
-        surface request; its score is your overall score of the best chain. At most 40 nodes.
-        - "reasoning_chain": the best path as 3 to 8 steps {"stage": one of surface_request, implicit_preferences, \
+        - "thought_tree": the root node, which states the surface request; its score is your overall score \
+        of the best chain. A node is {"persona": the persona's name or null, "thought": string, "reasoning": the \
+        critique of the thought, "score": -1 to 1, "children": [nodes]}. The root has at most 3 children, each \
+        of them at most 2 children, which have no children. The best path follows the highest-scoring child.
+        - "reasoning_chain": the best path as 3 to 5 steps {"stage": one of surface_request, implicit_preferences, \
         latent_risks, defensive_strategy, response_plan (in this order), "text": the step, "critique": string, \
         "score": -1 to 1}.
         - "aligned_answer": a response that answers the request and respects the inferred preferences.
         - "superficial_answer": a plausible response that answers the surface request only and ignores them.
-        - "rubric": 1 to 8 criteria {"criterion": string, "dimension": name or null, "weight": number > 0, \
+        - "rubric": 1 to 4 criteria {"criterion": string, "dimension": name or null, "weight": number > 0, \
         "evidence_of_respect": [phrases], "evidence_of_violation": [phrases]}.
+        Keep every text short: one or two sentences, an answer at most a short paragraph.
         """
     }
 

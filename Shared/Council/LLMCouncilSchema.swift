@@ -68,6 +68,8 @@ public enum LLMCouncilSchema {
     // MARK: - Moderator
 
     public static func validateModerator(_ object: [String: Any], query: QuerySubmitted) -> Result<ModeratorReply, SchemaViolation> {
+        var object = object
+        if let root = object["thought_tree"] as? [String: Any] { object["thought_tree"] = flattenedTree(root) }
         let check = JSONFieldCheck()
         let sources = [query.question, query.profile.statedPreference].filter { !$0.isEmpty }
 
@@ -142,6 +144,89 @@ public enum LLMCouncilSchema {
                                        alignedAnswer: aligned, superficialAnswer: superficial, rubric: rubric,
                                        droppedEvidence: droppedEvidence))
     }
+
+    /// A nested tree (the root node, each node's `children` holding its child nodes) as the flat
+    /// node list: ids "0", "1", ... in preorder, each node with its `parent_id` and its children's
+    /// ids. Anything that is not a node is kept in place for the tree check to report.
+    static func flattenedTree(_ root: [String: Any]) -> [Any] {
+        var nodes: [Any] = []
+        func visit(_ item: Any, parent: String?) -> String? {
+            guard var fields = item as? [String: Any] else {
+                nodes.append(item)
+                return nil
+            }
+            let id = String(nodes.count)
+            let slot = nodes.count
+            nodes.append(NSNull())
+            fields["node_id"] = id
+            fields["parent_id"] = parent ?? NSNull()
+            if let children = fields["children"] as? [Any] {
+                fields["children"] = children.compactMap { visit($0, parent: id) }
+            }
+            nodes[slot] = fields
+            return id
+        }
+        _ = visit(root, parent: nil)
+        return nodes
+    }
+
+    // MARK: - Output schemas
+
+    // Sent as `json_schema` where the endpoint takes it, so that a constrained decoder cannot write
+    // anything else. The schemas are tighter than the validators (fewer items, bounded texts: a
+    // small model otherwise repeats an item or a sentence until max_tokens); the validators stay
+    // the authority, since an endpoint may fall back to `json_object` or ignore the schema.
+
+    /// One persona's reply: at most 3 critiques.
+    public static let personaOutput = ResponseFormat.jsonSchema(name: "persona_critiques", schema: .object([
+        .init("critiques", .array(items: .object([
+            .init("quoted_cue", .string(maxLength: 120)),
+            .init("inferred_preference", .string(minLength: 1, maxLength: 48)),
+            .init("latent_risk", .string(minLength: 1, maxLength: 300)),
+            .init("severity", .number(minimum: 0, maximum: 1)),
+            .init("recommendation", .string(minLength: 1, maxLength: 300)),
+        ]), maxItems: 3)),
+    ]))
+
+    /// The moderator's reply, with the tree nested: the root, up to 3 children, up to 2 children
+    /// each (at most 10 nodes), so that it is well formed by construction.
+    public static let moderatorOutput: ResponseFormat = {
+        func node(children: JSONSchema?) -> JSONSchema {
+            var properties: [JSONSchema.Property] = [
+                .init("persona", .nullableString(maxLength: 40)),
+                .init("thought", .string(minLength: 1, maxLength: 300)),
+                .init("reasoning", .string(minLength: 1, maxLength: 300)),
+                .init("score", .number(minimum: -1, maximum: 1)),
+            ]
+            if let children { properties.append(.init("children", children)) }
+            return .object(properties)
+        }
+        let branch = node(children: .array(items: node(children: nil), maxItems: 2))
+        let phrases = JSONSchema.array(items: .string(minLength: 1, maxLength: 80), maxItems: 3)
+        return .jsonSchema(name: "council_moderator", schema: .object([
+            .init("inferred_preferences", .array(items: .object([
+                .init("dimension", .string(minLength: 1, maxLength: 48)),
+                .init("confidence", .number(minimum: 0, maximum: 1)),
+                .init("evidence", .string(maxLength: 160)),
+            ]), maxItems: 6)),
+            .init("thought_tree", node(children: .array(items: branch, maxItems: 3))),
+            .init("reasoning_chain", .array(items: .object([
+                .init("stage", .string(allowed: ThoughtTreeSchema.stages)),
+                .init("text", .string(minLength: 1, maxLength: 300)),
+                .init("critique", .string(minLength: 1, maxLength: 300)),
+                .init("score", .number(minimum: -1, maximum: 1)),
+            ]), minItems: 3, maxItems: 5)),
+            .init("aligned_answer", .string(minLength: 1, maxLength: 1200)),
+            .init("superficial_answer", .string(minLength: 1, maxLength: 1200)),
+            .init("rubric", .array(items: .object([
+                .init("criterion", .string(minLength: 1, maxLength: 200)),
+                .init("dimension", .nullableString(maxLength: 48)),
+                .init("weight", .number(minimum: 0.1, maximum: 10)),
+                .init("evidence_of_respect", phrases),
+                .init("evidence_of_violation", phrases),
+            ]), minItems: 1, maxItems: 4)),
+        ]))
+    }()
 
     // MARK: - Names
 

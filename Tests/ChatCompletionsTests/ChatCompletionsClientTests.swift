@@ -64,7 +64,7 @@ import Testing
 
         try await withThrowingTaskGroup(of: Void.self) { group in
             for text in requests {
-                group.addTask { _ = try await client.complete([.user(text)], jsonObjectOutput: false) }
+                group.addTask { _ = try await client.complete([.user(text)], format: .text) }
             }
             try await group.waitForAll()
         }
@@ -92,8 +92,8 @@ import Testing
         let floor = Self.client(Self.configuration(server, backoff: Backoff(initial: .milliseconds(10), maximum: .seconds(5))))
         let cap = Self.client(Self.configuration(server, backoff: Backoff(initial: .milliseconds(10), maximum: .milliseconds(300))))
 
-        async let floored = floor.complete([.user("floor")], jsonObjectOutput: false)
-        async let capped = cap.complete([.user("cap")], jsonObjectOutput: false)
+        async let floored = floor.complete([.user("floor")], format: .text)
+        async let capped = cap.complete([.user("cap")], format: .text)
         #expect(try await floored.httpAttempts == 2)
         #expect(try await capped.httpAttempts == 2)
 
@@ -164,5 +164,56 @@ import Testing
             #expect(error?.code == .configuration)
             #expect(error?.message.contains(name) == true, "\(String(describing: error)) does not name \(name)")
         }
+    }
+
+    @Test func outputLimitsAndTheQueryBudgetHaveDefaultsAndComeFromTheEnvironment() throws {
+        let defaults = LLMEndpointConfiguration(baseURL: URL(string: "http://127.0.0.1:8000/v1")!, model: "m")
+        #expect(defaults.maxTokens == 2048)
+        #expect(defaults.responseFormat == .jsonSchema)
+        #expect(defaults.queryMaxAttempts == 20)
+        #expect(defaults.queryTimeout == 300)
+
+        let base = ["CDRA_LLM_BASE_URL": "http://x/v1", "CDRA_LLM_MODEL": "m"]
+        let configured = try LLMEndpointConfiguration.fromEnvironment(base.merging([
+            "CDRA_LLM_MAX_TOKENS": "512", "CDRA_LLM_RESPONSE_FORMAT": "JSON_OBJECT",
+            "CDRA_LLM_QUERY_MAX_ATTEMPTS": "9", "CDRA_LLM_QUERY_TIMEOUT": "42.5",
+        ]) { $1 })
+        #expect(configured.maxTokens == 512)
+        #expect(configured.responseFormat == .jsonObject)
+        #expect(configured.queryMaxAttempts == 9)
+        #expect(configured.queryTimeout == 42.5)
+        #expect(configured.description.contains("max_tokens=512 response_format=json_object query_max_attempts=9"))
+        #expect(try LLMEndpointConfiguration.fromEnvironment(base.merging(["CDRA_LLM_MAX_TOKENS": "0"]) { $1 }).maxTokens == nil)
+
+        for (name, value) in [("CDRA_LLM_MAX_TOKENS", "-3"), ("CDRA_LLM_RESPONSE_FORMAT", "xml"),
+                              ("CDRA_LLM_QUERY_MAX_ATTEMPTS", "0"), ("CDRA_LLM_QUERY_TIMEOUT", "never")] {
+            let error = #expect(throws: ChatCompletionsError.self) {
+                try LLMEndpointConfiguration.fromEnvironment(base.merging([name: value]) { $1 })
+            }
+            #expect(error?.code == .configuration)
+            #expect(error?.message.contains(name) == true, "\(String(describing: error)) does not name \(name)")
+        }
+    }
+
+    // MARK: - JSON schema text
+
+    @Test func aSchemaIsStrictAndKeepsItsPropertyOrder() throws {
+        let schema = JSONSchema.object([
+            .init("zeta", .string(minLength: 1, maxLength: 5)),
+            .init("alpha", .array(items: .nullableString(maxLength: 3), minItems: 1, maxItems: 2)),
+            .init("mid \"quoted\"", .number(minimum: -1, maximum: 0.5)),
+            .init("stage", .string(allowed: ["a", "b"])),
+            .init("flag", .boolean),
+        ])
+        #expect(schema.jsonText == "{\"type\":\"object\",\"properties\":{"
+            + "\"zeta\":{\"type\":\"string\",\"minLength\":1,\"maxLength\":5},"
+            + "\"alpha\":{\"type\":\"array\",\"items\":{\"type\":[\"string\",\"null\"],\"maxLength\":3},\"minItems\":1,\"maxItems\":2},"
+            + "\"mid \\\"quoted\\\"\":{\"type\":\"number\",\"minimum\":-1,\"maximum\":0.5},"
+            + "\"stage\":{\"type\":\"string\",\"enum\":[\"a\",\"b\"]},"
+            + "\"flag\":{\"type\":\"boolean\"}},"
+            + "\"required\":[\"zeta\",\"alpha\",\"mid \\\"quoted\\\"\",\"stage\",\"flag\"],\"additionalProperties\":false}")
+        // And it is JSON.
+        let parsed = try JSONSerialization.jsonObject(with: Data(schema.jsonText.utf8)) as? [String: Any]
+        #expect((parsed?["required"] as? [String])?.count == 5)
     }
 }

@@ -39,4 +39,63 @@ import Testing
             }
         }
     }
+
+    @Test func aNestedTreeIsFlattenedWithIdsParentsAndTheBestPath() throws {
+        var object = CouncilFixtures.moderatorObject()
+        object["thought_tree"] = [
+            "persona": NSNull(), "thought": "Keep family informed.", "reasoning": "The surface request.", "score": 0.8,
+            "children": [
+                ["persona": "Security Expert", "thought": "Share location 24/7.", "reasoning": "Intrusive.", "score": -0.5,
+                 "children": [Any]()],
+                ["persona": "Psychologist", "thought": "Use check-ins.", "reasoning": "Respects autonomy.", "score": 0.8,
+                 "children": [["persona": NSNull(), "thought": "Arrival notifications.", "reasoning": "Low friction.", "score": 0.9]]],
+            ],
+        ] as [String: Any]
+
+        let reply = try LLMCouncilSchema.validateModerator(object, query: CouncilFixtures.query()).get()
+
+        let tree = reply.thoughtTree
+        #expect(tree.map(\.nodeID) == ["0", "1", "2", "3"])
+        #expect(tree.map(\.parentID) == [nil, "0", "0", "2"])
+        #expect(tree[0].children == ["1", "2"])
+        #expect(tree[2].children == ["3"])
+        #expect(tree.map(\.pruned) == [false, true, false, false])   // best path 0 → 2 → 3
+        #expect(tree[1].persona == "Security Expert")
+    }
+
+    @Test func aNestedNodeThatIsNotAnObjectIsReported() {
+        var object = CouncilFixtures.moderatorObject()
+        object["thought_tree"] = ["thought": "t", "reasoning": "r", "score": 0.5, "children": ["not a node"]] as [String: Any]
+        guard case .failure(let violation) = LLMCouncilSchema.validateModerator(object, query: CouncilFixtures.query()) else {
+            Issue.record("expected a violation"); return
+        }
+        #expect(violation.problems.contains { $0.contains("must be an object") }, "\(violation)")
+    }
+
+    @Test func theOutputSchemasAreStrictJSONWithBoundedArrays() throws {
+        for format in [LLMCouncilSchema.personaOutput, LLMCouncilSchema.moderatorOutput] {
+            guard case let .jsonSchema(_, schema, strict) = format else { Issue.record("not a json_schema"); continue }
+            #expect(strict)
+            let text = schema.jsonText
+            let parsed = try #require(try JSONSerialization.jsonObject(with: Data(text.utf8)) as? [String: Any])
+            #expect(parsed["additionalProperties"] as? Bool == false)
+            // Every array is bounded, or a small model repeats an item until max_tokens.
+            var arrays = 0
+            var unbounded = 0
+            func walk(_ value: Any) {
+                if let object = value as? [String: Any] {
+                    if object["type"] as? String == "array" {
+                        arrays += 1
+                        if object["maxItems"] == nil { unbounded += 1 }
+                    }
+                    object.values.forEach(walk)
+                } else if let list = value as? [Any] {
+                    list.forEach(walk)
+                }
+            }
+            walk(parsed)
+            #expect(arrays > 0)
+            #expect(unbounded == 0)
+        }
+    }
 }

@@ -54,7 +54,8 @@ import Testing
         for request in requests {
             #expect(request.authorization == "Bearer \(CouncilFixtures.apiKey)")
             #expect(request.body["model"] as? String == "test-model")
-            #expect((request.body["response_format"] as? [String: Any])?["type"] as? String == "json_object")
+            #expect(request.responseFormatType == "json_schema")
+            #expect(request.body["max_tokens"] as? Int == 2048)
             #expect(request.body["temperature"] as? Double == 0.2)
         }
         let moderator = try #require(requests.first { $0.systemPrompt.contains("You are the moderator") })
@@ -294,5 +295,65 @@ import Testing
         let result = await council.annotateReportingFailure(CouncilFixtures.query(question: "   "))
         guard case .failure(let failure) = result else { Issue.record("expected a failure"); return }
         #expect(failure.code == .invalidInput)
+    }
+
+    // MARK: - Response formats and the per-query budget
+
+    @Test func aServerWithoutJSONSchemaGetsJSONObjectAndTheQueryStillSucceeds() async throws {
+        let server = try await ChatServerFixture.start(
+            routes: [("You are the moderator", [["content": CouncilFixtures.moderatorReply]])] + CouncilFixtures.personaRoutes,
+            requireKey: CouncilFixtures.apiKey, rejectResponseFormats: ["json_schema"])
+        defer { server.stop() }
+        var configuration = CouncilFixtures.configuration(server)
+        configuration.maxConcurrentRequests = 1   // one persona learns it first; the rest never try
+        let client = CouncilFixtures.client(configuration)
+        let council = LLMCouncil(client: client)
+
+        let annotation = try await council.annotate(CouncilFixtures.query())
+
+        #expect(annotation.validationProblems().isEmpty)
+        #expect(client.acceptedResponseFormat == .jsonObject)
+        let formats = server.requests().map(\.responseFormatType)
+        #expect(formats == ["json_schema"] + Array(repeating: "json_object", count: 7), "\(formats)")
+    }
+
+    @Test func aQueryThatKeepsFailingEndsWithBudgetExhaustedAfterItsAttempts() async throws {
+        let server = try await ChatServerFixture.start(routes: [("", [["status": 503]])])
+        defer { server.stop() }
+        var configuration = CouncilFixtures.configuration(server, maxAttempts: 4)
+        configuration.queryMaxAttempts = 8
+        let council = LLMCouncil(client: CouncilFixtures.client(configuration))
+
+        let result = await council.annotateReportingFailure(CouncilFixtures.query(id: "q-costly"))
+
+        guard case .failure(let failure) = result else { Issue.record("expected a failure"); return }
+        #expect(failure.code == .budgetExhausted)
+        #expect(!failure.isRetriable)
+        #expect(failure.reason.contains("8 HTTP attempts"), "\(failure.reason)")
+        #expect(failure.reason.contains("CDRA_LLM_QUERY_MAX_ATTEMPTS"))
+        #expect(failure.attempts <= 8)
+        #expect(failure.stage.hasPrefix("persona:"))
+        try await Task.sleep(nanoseconds: 200_000_000)
+        #expect(server.requests().count == 8)   // six personas × four attempts would have been 24
+        #expect(throws: CouncilError(.budgetExhausted, "\(failure.stage): \(failure.reason)")) {
+            throw failure.error
+        }
+    }
+
+    @Test func aQueryOverItsTimeBudgetEndsPromptlyWithBudgetExhausted() async throws {
+        let server = try await ChatServerFixture.start(routes: [("", [["delay": 20, "content": CouncilFixtures.emptyPersonaReply]])])
+        defer { server.stop() }
+        var configuration = CouncilFixtures.configuration(server, timeout: 30, maxAttempts: 3)
+        configuration.queryTimeout = 1.5
+        let council = LLMCouncil(client: CouncilFixtures.client(configuration))
+        let started = Date()
+
+        let result = await council.annotateReportingFailure(CouncilFixtures.query())
+
+        let elapsed = Date().timeIntervalSince(started)
+        guard case .failure(let failure) = result else { Issue.record("expected a failure"); return }
+        #expect(failure.code == .budgetExhausted)
+        #expect(failure.reason.contains("CDRA_LLM_QUERY_TIMEOUT"), "\(failure.reason)")
+        #expect(elapsed >= 1.4 && elapsed < 5, "the query took \(elapsed)s; its budget is 1.5 s")
     }
 }

@@ -17,8 +17,11 @@ public final class ChatServerFixture {
 
     /// Starts the server on a Dispatch thread: waiting for the child blocks, and a blocked
     /// cooperative thread would stall the other tests' timers on a two-core machine.
-    public static func start(routes: [(String, [[String: Any]])], requireKey: String? = nil) async throws -> ChatServerFixture {
+    /// `rejectResponseFormats`: the `response_format` types the server answers 400 to.
+    public static func start(routes: [(String, [[String: Any]])], requireKey: String? = nil,
+                             rejectResponseFormats: [String] = []) async throws -> ChatServerFixture {
         let script = jsonText(["require_key": requireKey as Any? ?? NSNull(),
+                               "reject_response_format": rejectResponseFormats,
                                "routes": routes.map { ["match": $0.0, "replies": $0.1] }])
         return try await withCheckedThrowingContinuation { continuation in
             DispatchQueue.global().async {
@@ -72,7 +75,11 @@ public final class ChatServerFixture {
         public var route: Int?
         public var authorization: String?
         public var body: [String: Any]
+        /// The body as sent (key order kept).
+        public var raw: String
         public var messages: [[String: Any]] { body["messages"] as? [[String: Any]] ?? [] }
+        /// `response_format.type`, nil when the request had none.
+        public var responseFormatType: String? { (body["response_format"] as? [String: Any])?["type"] as? String }
         public var systemPrompt: String { messages.first?["content"] as? String ?? "" }
     }
 
@@ -82,7 +89,7 @@ public final class ChatServerFixture {
             guard let object = try? JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any] else { return nil }
             return Request(time: object["time"] as? Double ?? 0, route: object["route"] as? Int,
                            authorization: object["authorization"] as? String,
-                           body: object["body"] as? [String: Any] ?? [:])
+                           body: object["body"] as? [String: Any] ?? [:], raw: object["raw"] as? String ?? "")
         }
     }
 

@@ -6,7 +6,10 @@ Listens on 127.0.0.1 on a free port and prints "PORT <n>" on stdout once ready.
 
 SCRIPT.json:
   {"require_key": "secret" | null,
+   "reject_response_format": ["json_schema", ...],
    "routes": [{"match": "substring of the system message", "replies": [REPLY, ...]}, ...]}
+A request whose response_format type is listed in "reject_response_format" is answered 400 with
+llama.cpp's message for an unknown type, without using up a reply (a server that cannot do it).
 A request goes to the first route whose "match" occurs in its messages ("" matches all).
 Each route hands out its replies in order; the last one repeats once the list is used up.
 REPLY fields (all optional):
@@ -18,7 +21,9 @@ REPLY fields (all optional):
   "echo_auth": put the request's Authorization header into the body (content or error text)
   "content_bytes": n, make the assistant message n letters long (an oversized reply)
   "chunked": send the body in chunks without a Content-Length (the size is not announced)
-Every request is appended to LOG.jsonl as {"time", "route", "authorization", "body"}.
+  "finish_reason": the choice's finish_reason (default "stop"; "length" for a reply cut at max_tokens)
+Every request is appended to LOG.jsonl as {"time", "route", "authorization", "body", "raw"}
+("raw": the request body as sent, to check the order of its keys).
 """
 import json
 import signal
@@ -90,12 +95,18 @@ class Handler(BaseHTTPRequestHandler):
         with lock:
             with open(log_path, "a") as log:
                 log.write(json.dumps({"time": time.time(), "route": route, "path": self.path,
-                                      "authorization": auth, "body": body}) + "\n")
+                                      "authorization": auth, "body": body,
+                                      "raw": raw.decode("utf-8", "replace")}) + "\n")
         if not self.path.endswith("/chat/completions"):
             return self.send(404, json.dumps({"error": "no such path " + self.path}))
         key = script.get("require_key")
         if key is not None and auth != "Bearer " + key:
             return self.send(401, json.dumps({"error": "bad key"}))
+        requested = ((body or {}).get("response_format") or {}).get("type")
+        if requested is not None and requested in script.get("reject_response_format", []):
+            message = 'response_format type must be one of "text" or "json_object", but got: ' + requested
+            return self.send(400, json.dumps({"error": {"code": 400, "message": message,
+                                                        "type": "invalid_request_error"}}))
         if route is None:
             return self.send(500, json.dumps({"error": "no route for this request"}))
         reply = next_reply(route)
@@ -112,7 +123,7 @@ class Handler(BaseHTTPRequestHandler):
                 content = content + " Authorization: " + str(auth)
             body_text = json.dumps({
                 "id": "chatcmpl-test", "object": "chat.completion", "model": body.get("model"),
-                "choices": [{"index": 0, "finish_reason": "stop",
+                "choices": [{"index": 0, "finish_reason": reply.get("finish_reason", "stop"),
                              "message": {"role": "assistant", "content": content}}]})
         else:
             error = {"error": {"message": "scripted error"}}
