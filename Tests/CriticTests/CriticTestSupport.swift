@@ -91,9 +91,12 @@ final class CriticHarness: @unchecked Sendable {
     }
 
     /// Stores a checkpoint row with a few bytes of weights.
+    /// Stores a checkpoint whose weights are not a model (its id's bytes), under a config naming
+    /// the PRM's target, so the prm backend finds it and fails to load it.
     func storeCheckpoint(_ id: String, kind: String = "prm", step: Int) async throws {
         try await database.withConnection {
             _ = try CheckpointRepository($0).save(CheckpointRecord(checkpointID: id, modelKind: kind, runID: "run-1", step: step,
+                                                                   configJSON: "{\"training\":{\"target\":\"critique\"}}",
                                                                    safetensors: Array(id.utf8)))
         }
     }

@@ -186,7 +186,7 @@ struct CritiqueRequestHandlerTests {
         #expect(reply.status == .failed)
         #expect(reply.error?.contains("critic train") == true, "\(reply.error ?? "")")
 
-        // A checkpoint that the reward model cannot load (not built in yet) keeps it failing, with the reason.
+        // A checkpoint that the reward model cannot load (not a safetensors file) keeps it failing, with the reason.
         try await harness.storeCheckpoint("prm-1", step: 1)
         #expect(try await !harness.backends.refresh())
         #expect(!harness.backends.isReady)
