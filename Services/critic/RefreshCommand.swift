@@ -98,9 +98,11 @@ struct RefreshCommand: AsyncParsableCommand {
                                       configJSON: TrainCommand.checkpointConfig(config: config, model: result.model.config, metrics: metrics),
                                       safetensors: bytes)
         let finalMetrics = metrics
-        try await database.withConnection { connection in
-            try CheckpointRepository(connection).save(record)
-            try TrainingMetricsRepository(connection).record(runID: run, step: step, metrics: finalMetrics)
+        try await CriticData.retrying("storing checkpoint \(checkpointID)") {
+            try await database.withConnection { connection in
+                try CheckpointRepository(connection).save(record)
+                try TrainingMetricsRepository(connection).record(runID: run, step: step, metrics: finalMetrics)
+            }
         }
         print(String(format: "critic refresh: %d steps in %.0f s; checkpoint %@ (parent %@) stored", result.steps, result.seconds,
                      checkpointID, current.checkpointID))

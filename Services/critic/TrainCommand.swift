@@ -124,9 +124,11 @@ struct TrainCommand: AsyncParsableCommand {
         let configJSON = Self.checkpointConfig(config: config, model: result.model.config, metrics: metrics)
         let record = CheckpointRecord(checkpointID: checkpointID, modelKind: "prm", runID: run, step: result.steps,
                                       configJSON: configJSON, safetensors: bytes)
-        try await database.withConnection { connection in
-            try CheckpointRepository(connection).save(record)
-            try TrainingMetricsRepository(connection).record(runID: run, step: result.steps, metrics: metrics)
+        try await CriticData.retrying("storing checkpoint \(checkpointID)") {
+            try await database.withConnection { connection in
+                try CheckpointRepository(connection).save(record)
+                try TrainingMetricsRepository(connection).record(runID: run, step: result.steps, metrics: metrics)
+            }
         }
         print(String(format: "critic train: %d steps in %.0f s (%.0f tokens/s); checkpoint %@ (%d bytes) stored",
                      result.steps, result.seconds, result.tokensPerSecond, checkpointID, bytes.count))

@@ -334,7 +334,9 @@ import Testing
         #expect(failure.attempts <= 8)
         #expect(failure.stage.hasPrefix("persona:"))
         try await Task.sleep(nanoseconds: 200_000_000)
-        #expect(server.requests().count == 8)   // six personas × four attempts would have been 24
+        // Never more than the budget (six personas × four attempts would have been 24); an attempt the
+        // budget counted may still be on its way to the server when the query ends.
+        #expect((1...8).contains(server.requests().count), "\(server.requests().count) requests")
         #expect(throws: CouncilError(.budgetExhausted, "\(failure.stage): \(failure.reason)")) {
             throw failure.error
         }
