@@ -107,7 +107,7 @@ struct RefreshCommand: AsyncParsableCommand {
         print(String(format: "critic refresh: %d steps in %.0f s; checkpoint %@ (parent %@) stored", result.steps, result.seconds,
                      checkpointID, current.checkpointID))
         if !noAnnounce {
-            try await TrainCommand.announce(record, metrics: finalMetrics, options: options)
+            try await TrainCommand.announce(record, metrics: finalMetrics, database: database, options: options)
             print("critic refresh: announced on \(options.topic(.checkpoints, flag: nil))")
         }
     }

@@ -133,7 +133,7 @@ struct TrainCommand: AsyncParsableCommand {
         print(String(format: "critic train: %d steps in %.0f s (%.0f tokens/s); checkpoint %@ (%d bytes) stored",
                      result.steps, result.seconds, result.tokensPerSecond, checkpointID, bytes.count))
         if !noAnnounce {
-            try await Self.announce(record, metrics: metrics, options: options)
+            try await Self.announce(record, metrics: metrics, database: database, options: options)
             print("critic train: announced on \(options.topic(.checkpoints, flag: nil))")
         }
     }
@@ -157,12 +157,16 @@ struct TrainCommand: AsyncParsableCommand {
     }
 
     /// Publishes `checkpoint_published` (kind prm, algorithm prm_sft) for a stored checkpoint.
-    static func announce(_ record: CheckpointRecord, metrics: [String: Double], options: ServiceOptions) async throws {
+    static func announce(_ record: CheckpointRecord, metrics: [String: Double], database: Database,
+                         options: ServiceOptions) async throws {
         let logger = Logger(label: "critic-train")
         let bus = try KafkaBus(configuration: options.kafkaConfiguration(), logger: logger)
         let topic = options.topic(.checkpoints, flag: nil)
         try await bus.createTopic(topic, partitions: options.topicPartitions)
-        let sha = try await sha256(of: record, options: options)
+        let id = record.checkpointID
+        guard let sha = try await database.withConnection({ try CheckpointRepository($0).sha256(of: id) }) else {
+            throw ValidationError("checkpoint \(id) vanished after saving")
+        }
         let payload = CheckpointPublished(checkpointID: record.checkpointID, modelKind: .prm, runID: record.runID ?? "",
                                           step: Int64(record.step), algorithm: .prmSFT, sha256: sha,
                                           sizeBytes: Int64(record.safetensors.count), metrics: metrics.filter { $0.value.isFinite })
@@ -171,15 +175,6 @@ struct TrainCommand: AsyncParsableCommand {
         try await bus.send([OutgoingMessage(topic: topic, key: record.runID ?? record.checkpointID,
                                             value: try EventCodec().encode(envelope))])
         _ = await bus.flush(timeout: .seconds(10))
-    }
-
-    /// The sha256 the server computed for the stored checkpoint.
-    static func sha256(of record: CheckpointRecord, options: ServiceOptions) async throws -> String {
-        let database = Database(configuration: options.databaseConfiguration(applicationName: "critic-train"))
-        defer { database.shutdown() }
-        let stored = try await database.withConnection { try CheckpointRepository($0).load(record.checkpointID) }
-        guard let sha = stored?.sha256 else { throw ValidationError("checkpoint \(record.checkpointID) vanished after saving") }
-        return sha
     }
 }
 

@@ -74,10 +74,7 @@ public struct StepOracle: Sendable {
             final = 0.35 * mean + 0.65 * answerVerdict.score
             if let worst = verdicts.map(\.score).min(), worst <= -0.5 { final = min(final, 0.2) }
         }
-        if case let .rejected(reason) = gate.check(steps: steps, answer: answer) {
-            final = min(final, FormatGate.rejectedScore)
-            _ = reason
-        }
+        if !gate.check(steps: steps, answer: answer).passed { final = min(final, FormatGate.rejectedScore) }
         return CritiqueChain(stepVerdicts: verdicts, answerVerdict: answerVerdict, finalScore: Self.rounded(final))
     }
 

@@ -83,6 +83,13 @@ public struct CheckpointRepository {
             """, [.text(modelKind), runID.map { .text($0) }, configContains.map { .jsonb($0) }]).first?.string(0)
     }
 
+    /// The SHA-256 the server computed for a stored checkpoint, or nil when there is none with
+    /// that id. Reads no weights.
+    public func sha256(of checkpointID: String) throws -> String? {
+        try connection.execute("SELECT sha256 FROM checkpoints WHERE checkpoint_id = $1",
+                               [.text(checkpointID)]).first?.string(0)
+    }
+
     /// The model kind of a stored checkpoint (`policy` or `prm`), or nil when there is none with
     /// that id. Reads no weights.
     public func modelKind(of checkpointID: String) throws -> String? {
