@@ -99,8 +99,8 @@ let package = Package(
         // MARK: - Testing support (test targets only; nothing that ships depends on these)
         .target(name: "EventsTesting", dependencies: ["Events"], path: "Tests/Support/EventsTesting",
                 swiftSettings: swiftSettings),
-        .target(name: "ChatCompletionsTesting", path: "Tests/Support/ChatCompletionsTesting", exclude: ["chat_server.py"],
-                swiftSettings: swiftSettings),
+        .target(name: "ChatCompletionsTesting", dependencies: ["Resilience", "Settings"], path: "Tests/Support/ChatCompletionsTesting",
+                exclude: ["chat_server.py", "llama_server.py"], swiftSettings: swiftSettings),
         .target(name: "DeepPrefTesting", dependencies: [
                     "DeepPref", "Council", "OracleJudge", "ChatCompletions", "ChatCompletionsTesting", "Events", "Resilience",
                 ], path: "Tests/Support/DeepPrefTesting", swiftSettings: swiftSettings),
@@ -127,6 +127,11 @@ let package = Package(
                     ], swiftSettings: swiftSettings),
         .testTarget(name: "OracleJudgeTests", dependencies: [
                         "OracleJudge", "Council", "DeepPref", "DeepPrefTesting", "ChatCompletionsTesting", "Events",
+                    ], swiftSettings: swiftSettings),
+        // Against a real llama.cpp server (LlamaServerFixture); make test runs them on their own.
+        .testTarget(name: "LLMServerTests", dependencies: [
+                        "ChatCompletions", "ChatCompletionsTesting", "Council", "Critique", "DeepPref", "DeepPrefTesting",
+                        "Events", "Resilience",
                     ], swiftSettings: swiftSettings),
         .testTarget(name: "ResilienceTests", dependencies: ["Resilience"], swiftSettings: swiftSettings),
         .testTarget(name: "SettingsTests", dependencies: ["Settings"], swiftSettings: swiftSettings),
