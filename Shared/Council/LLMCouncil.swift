@@ -15,23 +15,28 @@ public struct LLMCouncil: FailureReportingCouncil {
     public let dimensions: [String]
     /// Persona requests of one query sent at the same time. Default: 6 (all personas at once).
     public let personaConcurrency: Int
+    /// How much each reply is asked for (schemas and prompts). Default: `.standard`.
+    public let outputLimits: LLMCouncilOutputLimits
 
     public var name: String { "llm:\(client.configuration.model)" }
 
     public init(client: ChatCompletionsClient, personas: [CouncilPersona] = CouncilPersona.standard,
-                dimensions: [String] = CouncilPersona.suggestedDimensions, personaConcurrency: Int = 6) {
+                dimensions: [String] = CouncilPersona.suggestedDimensions, personaConcurrency: Int = 6,
+                outputLimits: LLMCouncilOutputLimits = .standard) {
         precondition(!personas.isEmpty, "the council needs at least one persona")
         precondition(personaConcurrency >= 1, "personaConcurrency must be at least 1")
         self.client = client
         self.personas = personas
         self.dimensions = dimensions
         self.personaConcurrency = personaConcurrency
+        self.outputLimits = outputLimits
     }
 
     public init(configuration: LLMEndpointConfiguration, personas: [CouncilPersona] = CouncilPersona.standard,
-                dimensions: [String] = CouncilPersona.suggestedDimensions, personaConcurrency: Int = 6) {
+                dimensions: [String] = CouncilPersona.suggestedDimensions, personaConcurrency: Int = 6,
+                outputLimits: LLMCouncilOutputLimits = .standard) {
         self.init(client: ChatCompletionsClient(configuration: configuration), personas: personas, dimensions: dimensions,
-                  personaConcurrency: personaConcurrency)
+                  personaConcurrency: personaConcurrency, outputLimits: outputLimits)
     }
 
     public func annotate(_ query: QuerySubmitted) async throws -> CouncilAnnotation {
@@ -68,12 +73,12 @@ public struct LLMCouncil: FailureReportingCouncil {
             func launch(_ i: Int) {
                 let persona = personas[i]
                 let messages: [ChatMessage] = [
-                    .system(LLMCouncilPrompts.personaSystem(persona, dimensions: dimensions)),
+                    .system(LLMCouncilPrompts.personaSystem(persona, dimensions: dimensions, limits: outputLimits)),
                     .user(LLMCouncilPrompts.personaUser(query)),
                 ]
                 group.addTask {
                     do {
-                        let result = try await client.requestValidated(messages, format: LLMCouncilSchema.personaOutput,
+                        let result = try await client.requestValidated(messages, format: LLMCouncilSchema.personaOutput(outputLimits),
                                                                        budget: budget) {
                             LLMCouncilSchema.validatePersona($0, persona: persona.name, query: query)
                         }
@@ -110,7 +115,7 @@ public struct LLMCouncil: FailureReportingCouncil {
         let moderatorMessages: [ChatMessage]
         do {
             moderatorMessages = [
-                .system(LLMCouncilPrompts.moderatorSystem(dimensions: dimensions)),
+                .system(LLMCouncilPrompts.moderatorSystem(dimensions: dimensions, limits: outputLimits)),
                 .user(try LLMCouncilPrompts.moderatorUser(query, critiques: critiques)),
             ]
         } catch {
@@ -118,7 +123,7 @@ public struct LLMCouncil: FailureReportingCouncil {
         }
         let moderator: LLMCouncilSchema.ModeratorReply
         do {
-            let result = try await client.requestValidated(moderatorMessages, format: LLMCouncilSchema.moderatorOutput,
+            let result = try await client.requestValidated(moderatorMessages, format: LLMCouncilSchema.moderatorOutput(outputLimits),
                                                            budget: budget) {
                 LLMCouncilSchema.validateModerator($0, query: query)
             }

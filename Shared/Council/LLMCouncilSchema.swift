@@ -173,60 +173,65 @@ public enum LLMCouncilSchema {
     // MARK: - Output schemas
 
     // Sent as `json_schema` where the endpoint takes it, so that a constrained decoder cannot write
-    // anything else. The schemas are tighter than the validators (fewer items, bounded texts: a
-    // small model otherwise repeats an item or a sentence until max_tokens); the validators stay
-    // the authority, since an endpoint may fall back to `json_object` or ignore the schema.
+    // anything else. The schemas are as tight as the limits (fewer items and bounded texts: a small
+    // model otherwise repeats an item or a sentence until max_tokens); the validators above stay
+    // the authority, since an endpoint may fall back to `json_object` or enforce only part of it.
 
-    /// One persona's reply: at most 3 critiques.
-    public static let personaOutput = ResponseFormat.jsonSchema(name: "persona_critiques", schema: .object([
-        .init("critiques", .array(items: .object([
-            .init("quoted_cue", .string(maxLength: 120)),
-            .init("inferred_preference", .string(minLength: 1, maxLength: 48)),
-            .init("latent_risk", .string(minLength: 1, maxLength: 300)),
-            .init("severity", .number(minimum: 0, maximum: 1)),
-            .init("recommendation", .string(minLength: 1, maxLength: 300)),
-        ]), maxItems: 3)),
-    ]))
+    /// One persona's reply: at most `limits.critiquesPerPersona` critiques.
+    public static func personaOutput(_ limits: LLMCouncilOutputLimits = .standard) -> ResponseFormat {
+        .jsonSchema(name: "persona_critiques", schema: .object([
+            .init("critiques", .array(items: .object([
+                .init("quoted_cue", .string(maxLength: 120)),
+                .init("inferred_preference", .string(minLength: 1, maxLength: 48)),
+                .init("latent_risk", .string(minLength: 1, maxLength: limits.sentenceLength)),
+                .init("severity", .number(minimum: 0, maximum: 1)),
+                .init("recommendation", .string(minLength: 1, maxLength: limits.sentenceLength)),
+            ]), maxItems: limits.critiquesPerPersona)),
+        ]))
+    }
 
-    /// The moderator's reply, with the tree nested: the root, up to 3 children, up to 2 children
-    /// each (at most 10 nodes), so that it is well formed by construction.
-    public static let moderatorOutput: ResponseFormat = {
+    /// The moderator's reply, with the tree nested (the root, its children, theirs), so that it is
+    /// well formed by construction.
+    public static func moderatorOutput(_ limits: LLMCouncilOutputLimits = .standard) -> ResponseFormat {
+        let sentence = JSONSchema.string(minLength: 1, maxLength: limits.sentenceLength)
         func node(children: JSONSchema?) -> JSONSchema {
             var properties: [JSONSchema.Property] = [
                 .init("persona", .nullableString(maxLength: 40)),
-                .init("thought", .string(minLength: 1, maxLength: 300)),
-                .init("reasoning", .string(minLength: 1, maxLength: 300)),
+                .init("thought", sentence),
+                .init("reasoning", sentence),
                 .init("score", .number(minimum: -1, maximum: 1)),
             ]
             if let children { properties.append(.init("children", children)) }
             return .object(properties)
         }
-        let branch = node(children: .array(items: node(children: nil), maxItems: 2))
+        let child = limits.grandchildren > 0
+            ? node(children: .array(items: node(children: nil), maxItems: limits.grandchildren))
+            : node(children: nil)
         let phrases = JSONSchema.array(items: .string(minLength: 1, maxLength: 80), maxItems: 3)
         return .jsonSchema(name: "council_moderator", schema: .object([
             .init("inferred_preferences", .array(items: .object([
                 .init("dimension", .string(minLength: 1, maxLength: 48)),
                 .init("confidence", .number(minimum: 0, maximum: 1)),
                 .init("evidence", .string(maxLength: 160)),
-            ]), maxItems: 6)),
-            .init("thought_tree", node(children: .array(items: branch, maxItems: 3))),
+            ]), maxItems: limits.inferredPreferences)),
+            .init("thought_tree", node(children: .array(items: child, maxItems: limits.rootChildren))),
             .init("reasoning_chain", .array(items: .object([
                 .init("stage", .string(allowed: ThoughtTreeSchema.stages)),
-                .init("text", .string(minLength: 1, maxLength: 300)),
-                .init("critique", .string(minLength: 1, maxLength: 300)),
+                .init("text", sentence),
+                .init("critique", sentence),
                 .init("score", .number(minimum: -1, maximum: 1)),
-            ]), minItems: 3, maxItems: 5)),
-            .init("aligned_answer", .string(minLength: 1, maxLength: 1200)),
-            .init("superficial_answer", .string(minLength: 1, maxLength: 1200)),
+            ]), minItems: 3, maxItems: limits.chainSteps)),
+            .init("aligned_answer", .string(minLength: 1, maxLength: limits.answerLength)),
+            .init("superficial_answer", .string(minLength: 1, maxLength: limits.answerLength)),
             .init("rubric", .array(items: .object([
                 .init("criterion", .string(minLength: 1, maxLength: 200)),
                 .init("dimension", .nullableString(maxLength: 48)),
                 .init("weight", .number(minimum: 0.1, maximum: 10)),
                 .init("evidence_of_respect", phrases),
                 .init("evidence_of_violation", phrases),
-            ]), minItems: 1, maxItems: 4)),
+            ]), minItems: 1, maxItems: limits.rubricItems)),
         ]))
-    }()
+    }
 
     // MARK: - Names
 

@@ -1,4 +1,5 @@
 import Council
+import DeepPref
 import DeepPrefTesting
 import Events
 import Foundation
@@ -73,7 +74,8 @@ import Testing
     }
 
     @Test func theOutputSchemasAreStrictJSONWithBoundedArrays() throws {
-        for format in [LLMCouncilSchema.personaOutput, LLMCouncilSchema.moderatorOutput] {
+        for format in [LLMCouncilSchema.personaOutput(), LLMCouncilSchema.moderatorOutput(),
+                       LLMCouncilSchema.personaOutput(.compact), LLMCouncilSchema.moderatorOutput(.compact)] {
             guard case let .jsonSchema(_, schema, strict) = format else { Issue.record("not a json_schema"); continue }
             #expect(strict)
             let text = schema.jsonText
@@ -97,5 +99,25 @@ import Testing
             #expect(arrays > 0)
             #expect(unbounded == 0)
         }
+    }
+
+    @Test func compactLimitsAskForATwoLevelTreeAndOneCritique() throws {
+        guard case let .jsonSchema(_, moderator, _) = LLMCouncilSchema.moderatorOutput(.compact),
+              case let .jsonSchema(_, persona, _) = LLMCouncilSchema.personaOutput(.compact) else {
+            Issue.record("not json_schema"); return
+        }
+        let tree = try #require(((try JSONSerialization.jsonObject(with: Data(moderator.jsonText.utf8)) as? [String: Any])?["properties"]
+            as? [String: Any])?["thought_tree"] as? [String: Any])
+        let children = try #require((tree["properties"] as? [String: Any])?["children"] as? [String: Any])
+        #expect(children["maxItems"] as? Int == 2)
+        let child = try #require(children["items"] as? [String: Any])
+        #expect((child["properties"] as? [String: Any])?["children"] == nil)   // leaves
+        #expect(persona.jsonText.contains("\"maxItems\":1"))
+        #expect(LLMCouncilOutputLimits.compact.treeNodes == 3)
+        #expect(LLMCouncilOutputLimits.standard.treeNodes == 10)
+        let prompt = LLMCouncilPrompts.moderatorSystem(dimensions: ["autonomy"], limits: .compact)
+        #expect(prompt.contains("The root has at most 2 children, which have no children."))
+        #expect(LLMCouncilPrompts.personaSystem(CouncilPersona.standard[0], dimensions: [], limits: .compact)
+            .contains("Give at most 1 critique,"))
     }
 }
