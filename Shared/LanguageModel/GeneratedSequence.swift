@@ -16,3 +16,13 @@ public struct GeneratedSequence: Equatable, Sendable {
     /// Why generation ended.
     public var finishReason: FinishReason
 }
+
+/// What a generation guide does after a sampled token (``Transformer/generate(prompts:options:guide:)``).
+public enum GuidedStep: Equatable, Sendable {
+    /// Sample the next token.
+    case proceed
+    /// Feed these tokens after the sampled one, then sample.
+    case feed([Int32])
+    /// End the sequence here (finish reason `.stop`).
+    case finish
+}

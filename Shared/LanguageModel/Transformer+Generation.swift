@@ -7,6 +7,18 @@ extension Transformer {
     /// sequence advances one token per step. A sequence ends at a stop token, after
     /// `maxNewTokens`, or when it fills the context.
     public func generate(prompts: [[Int32]], options: SamplingOptions) throws -> [GeneratedSequence] {
+        try generate(prompts: prompts, options: options, guide: nil)
+    }
+
+    /// Samples continuations like ``generate(prompts:options:)``, with a guide that sees every
+    /// sampled token and may feed fixed tokens after it (not sampled, but in the KV cache as if
+    /// they had been, in one pass for all sequences) or end the sequence. Structured output uses
+    /// it: the fixed parts of a format are fed, only the free parts are sampled.
+    ///
+    /// `GeneratedSequence.tokens` holds the sampled tokens only; `maxNewTokens` counts them. A
+    /// sequence whose fed tokens would not fit the context ends with `.length`.
+    public func generate(prompts: [[Int32]], options: SamplingOptions,
+                         guide: ((_ sequence: Int, _ token: Int32) -> GuidedStep)?) throws -> [GeneratedSequence] {
         let V = config.vocabularySize, maxT = config.contextLength
         for prompt in prompts {
             guard !prompt.isEmpty, prompt.count <= maxT else {
@@ -34,7 +46,8 @@ extension Transformer {
         var active = Array(0..<S)
         var logits = decodeRows(ws, slots: slots, positions: positions, tokens: tokens, outputRows: outputs)
         while !active.isEmpty {
-            var next: [Int] = [], nextTokens: [Int32] = [], nextPositions: [Int] = []
+            var next: [Int] = [], nextTokens: [Int32] = [], nextPositions: [Int] = [], nextSlots: [Int] = []
+            var nextOutputs: [Int] = []
             for (i, s) in active.enumerated() {
                 let (tok, lp) = samplers[s].sample(logits + i * V, count: V)
                 results[s].tokens.append(tok)
@@ -43,19 +56,33 @@ extension Transformer {
                     results[s].finishReason = .stop
                     continue
                 }
-                if results[s].tokens.count >= options.maxNewTokens || lengths[s] >= maxT {
+                var feed = [tok]
+                switch guide?(s, tok) ?? .proceed {
+                case .proceed: break
+                case let .feed(fixed): feed += fixed
+                case .finish:
+                    results[s].finishReason = .stop
+                    continue
+                }
+                if results[s].tokens.count >= options.maxNewTokens || lengths[s] + feed.count > maxT {
                     results[s].finishReason = .length
                     continue
                 }
+                for t in feed where t < 0 || Int(t) >= V {
+                    throw ModelError(.invalidToken, "guided token \(t) outside vocabulary of \(V)")
+                }
                 next.append(s)
-                nextTokens.append(tok)
-                nextPositions.append(lengths[s])
-                lengths[s] += 1
+                for t in feed {
+                    nextSlots.append(s)
+                    nextTokens.append(t)
+                    nextPositions.append(lengths[s])
+                    lengths[s] += 1
+                }
+                nextOutputs.append(nextTokens.count - 1)
             }
             active = next
             if active.isEmpty { break }
-            logits = decodeRows(ws, slots: active, positions: nextPositions, tokens: nextTokens,
-                                outputRows: Array(0..<active.count))
+            logits = decodeRows(ws, slots: nextSlots, positions: nextPositions, tokens: nextTokens, outputRows: nextOutputs)
         }
         return results
     }

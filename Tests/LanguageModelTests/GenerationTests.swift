@@ -108,3 +108,32 @@ private let prompts: [[Int32]] = [[5, 17, 33], [80], [1, 2, 3, 4, 5, 6, 7, 8, 9]
     let expected = [1, 2, 3, 4, 5].reduce(Float(0)) { $0 + perToken[$1] } / 5
     #expect(abs(loss - expected) < 1e-6)
 }
+
+@Test func guidedTokensAreFedAsIfTheyWereInThePrompt() throws {
+    let model = try Transformer(config: config, seed: 5)
+    let greedy = SamplingOptions(temperature: 0, maxNewTokens: 8)
+    let fixed: [Int32] = [40, 41, 42]
+    var sampled = [0, 0]
+    let guided = try model.generate(prompts: [prompts[0], prompts[1]], options: greedy) { s, _ in
+        sampled[s] += 1
+        guard s == 0 else { return .proceed }
+        if sampled[0] == 2 { return .feed(fixed) }
+        return sampled[0] == 5 ? .finish : .proceed
+    }
+    // Sequence 0: two sampled, three fed, three more sampled, then finished by the guide.
+    #expect(guided[0].tokens.count == 5 && guided[0].finishReason == .stop)
+    let resumed = try model.generate(prompts: [prompts[0] + guided[0].tokens.prefix(2) + fixed],
+                                     options: SamplingOptions(temperature: 0, maxNewTokens: 3))
+    #expect(Array(guided[0].tokens.suffix(3)) == resumed[0].tokens)
+    let worst = zip(guided[0].logProbs.suffix(3), resumed[0].logProbs).reduce(Float(0)) { max($0, abs($1.0 - $1.1)) }
+    #expect(worst < 1e-4, "fed tokens change the cache: log-prob diff \(worst)")
+    // Sequence 1 is unaffected by what was fed into sequence 0.
+    let alone = try model.generate(prompts: [prompts[1]], options: greedy)
+    #expect(guided[1].tokens == alone[0].tokens)
+    // Fed tokens that do not fit the context end the sequence; a token outside the vocabulary is an error.
+    let overflow = try model.generate(prompts: [prompts[2]], options: greedy) { _, _ in .feed([Int32](repeating: 7, count: 20)) }
+    #expect(overflow[0].tokens.count == 1 && overflow[0].finishReason == .length)
+    #expect(throws: ModelError.self) {
+        _ = try model.generate(prompts: [prompts[0]], options: greedy) { _, _ in .feed([500]) }
+    }
+}
