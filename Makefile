@@ -50,8 +50,10 @@ bench-store: build
 # The prm backend needs a trained PRM checkpoint; CRITIC_BACKEND=fixture measures the service on
 # its deterministic test fixture.
 CRITIC_BACKEND ?= prm
+# Requests per replica count (the prm backend answers a few per second per replica).
+CRITIC_REQUESTS ?= 600
 bench-critic: build
-	$(ENV); "$$(swift build $(SWIFT_FLAGS) --show-bin-path)/critic" bench --backend $(CRITIC_BACKEND) --requests 2000
+	$(ENV); "$$(swift build $(SWIFT_FLAGS) --show-bin-path)/critic" bench --backend $(CRITIC_BACKEND) --requests $(CRITIC_REQUESTS)
 
 bench-lm: stack-up
 	Compose/local/bench-lm.sh

@@ -1,6 +1,9 @@
 import ArgumentParser
 import Bus
+import DeepPref
 import Events
+import LanguageModel
+import RewardModel
 import Foundation
 import Logging
 import ServiceRuntime
@@ -52,13 +55,14 @@ struct BenchCommand: AsyncParsableCommand {
         try await Migrator.migrate(database)
         do {
             try await copyCheckpointIfNeeded(into: database)
+            let templates = try await corpusRequests()
             let bus = try KafkaBus(configuration: options.kafkaConfiguration(), logger: logger)
             var phases: [CriticBenchPhase.Result] = []
             for replicas in Self.replicaCounts {
                 let phase = CriticBenchPhase(
                     replicas: replicas, requests: requests, inFlight: inFlight, partitions: partitions,
                     suffix: "\(suffix)-\(replicas)", executable: Self.executable, arguments: replicaArguments,
-                    environment: replicaEnvironment(schema: schema), bus: bus, database: database)
+                    environment: replicaEnvironment(schema: schema), bus: bus, database: database, templates: templates)
                 FileHandle.standardError.write(Data("bench: \(replicas) replica(s), \(requests) requests, backend \(critic.backend.rawValue)\n".utf8))
                 phases.append(try await phase.run())
             }
@@ -80,7 +84,8 @@ struct BenchCommand: AsyncParsableCommand {
     /// The critic settings every replica runs with (topics, group and name are added per replica).
     var replicaArguments: [String] {
         var arguments = ["serve", "--backend", critic.backend.rawValue, "--max-batch", "\(critic.maxBatch)",
-                         "--max-wait-ms", "\(critic.maxWaitMs)", "--threads", "\(critic.threads)", "--http-port", "-1"]
+                         "--max-wait-ms", "\(critic.maxWaitMs)", "--threads", "\(critic.threads)", "--http-port", "-1",
+                         "--final-score", critic.finalScore.rawValue]
         if let delay = critic.fixtureDelayMs { arguments += ["--fixture-delay-ms", "\(delay)"] }
         return arguments
     }
@@ -106,7 +111,10 @@ struct BenchCommand: AsyncParsableCommand {
         let sourceSchema = options.databaseSchema
         let newest: CheckpointRecord?
         do {
-            newest = try await source.withConnection { try CheckpointRepository($0).latest(modelKind: "prm") }
+            let filter = CriticBackendFactory(kind: kind).checkpointFilter
+            newest = try await source.withConnection {
+                try CheckpointRepository($0).latest(modelKind: "prm", configContains: filter, newest: true)
+            }
         } catch let error as StoreError where error.sqlState == "42P01" {
             newest = nil   // a schema no service has migrated holds no checkpoints
         }
@@ -122,6 +130,20 @@ struct BenchCommand: AsyncParsableCommand {
             throw BenchFailure("the newest prm checkpoint, \(record.checkpointID), does not load: \(error)")
         }
         try await scratch.withConnection { try CheckpointRepository($0).save(record) }
+    }
+
+    /// For the trained backends, the requests the model is for: the test split's references, mixed
+    /// and garbled chains of up to 100 annotated queries (the order shuffled with a fixed seed).
+    /// Other backends, or a database without annotations, get synthetic requests.
+    private func corpusRequests() async throws -> [CritiqueRequested] {
+        guard critic.backend == .prm || critic.backend == .scalar else { return [] }
+        let source = Database(configuration: options.databaseConfiguration(applicationName: "critic-bench"))
+        defer { source.shutdown() }
+        let items = (try? await CriticData.annotatedQueries(source, split: "test", limit: 100)) ?? []
+        var rng = SeededGenerator(seed: 7)
+        let requests = PRMCorpus(pack: try KnowledgePack.builtin()).examples(items).map(\.request).shuffled(using: &rng)
+        FileHandle.standardError.write(Data("bench: \(requests.isEmpty ? "synthetic requests (no annotated test queries)" : "\(requests.count) test-split requests from \(items.count) annotated queries")\n".utf8))
+        return requests
     }
 
     private func dropSchema(_ database: Database, _ schema: String) async {

@@ -45,6 +45,8 @@ public struct CriticBackendFactory: Sendable {
     public var loaderOverride: CheckpointLoader?
     /// Generations per request before a PRM critique is reported malformed. Default: 3
     public var maxAttempts = 3
+    /// Where the prm backend's final score comes from. Default: generated
+    public var finalScore = PRMCritic.FinalScore.generated
     /// Looks up the council annotations the `oracle` backend judges against. Default: nil (the
     /// oracle backend then fails every request, saying so)
     public var annotationLookup: (@Sendable ([String]) async throws -> [String: AnnotatedQuery])?
@@ -87,7 +89,7 @@ public struct CriticBackendFactory: Sendable {
         switch kind {
         case .prm, .scalar:
             let wanted: PRMTarget = kind == .prm ? .critique : .scalar
-            let attempts = maxAttempts
+            let attempts = maxAttempts, finalScore = finalScore
             return { record in
                 let target = PRMTrainingConfig.target(inConfigJSON: record.configJSON) ?? .critique
                 guard target == wanted else {
@@ -95,7 +97,7 @@ public struct CriticBackendFactory: Sendable {
                                            + "the \(wanted == .critique ? "prm" : "scalar") backend needs a \(wanted.rawValue) one")
                 }
                 return try PRMCritic.load(checkpointID: record.checkpointID, safetensors: record.safetensors,
-                                          configJSON: record.configJSON, maxAttempts: attempts)
+                                          configJSON: record.configJSON, maxAttempts: attempts, finalScore: finalScore)
             }
         case .fixture:
             let template = fixture

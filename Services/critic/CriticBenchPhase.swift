@@ -23,6 +23,8 @@ struct CriticBenchPhase {
     var environment: [String: String]
     var bus: KafkaBus
     var database: Database
+    /// Requests to cycle through (each sent with its own request id); synthetic ones when empty.
+    var templates: [CritiqueRequested] = []
 
     struct Result {
         var replicas: Int
@@ -102,7 +104,7 @@ struct CriticBenchPhase {
             }
             let chunk = ids[next..<min(ids.count, next + room)]
             let messages = try chunk.map { id -> OutgoingMessage in
-                let request = Self.request(id: id, ordinal: sentAt.count, replyTopic: repliesTopic)
+                let request = request(id: id, ordinal: sentAt.count, replyTopic: repliesTopic)
                 return OutgoingMessage(topic: requestsTopic, key: Array(id.utf8),
                                        value: try codec.encode(EventEnvelope(payload: request, producer: "critic-bench")))
             }
@@ -152,7 +154,7 @@ struct CriticBenchPhase {
             let ids = (0..<(4 * partitions)).map { "warm-\(suffix)-\(round)-\($0)" }
             try await bus.send(try ids.enumerated().map { index, id in
                 OutgoingMessage(topic: requestsTopic, key: Array(id.utf8), value: try codec.encode(EventEnvelope(
-                    payload: Self.request(id: id, ordinal: index, replyTopic: repliesTopic), producer: "critic-bench")))
+                    payload: request(id: id, ordinal: index, replyTopic: repliesTopic), producer: "critic-bench")))
             })
             let roundDeadline = ContinuousClock.now + .seconds(3)
             while ContinuousClock.now < roundDeadline, !replies.withLock({ seen in ids.allSatisfy { seen.received[$0] != nil } }) {
@@ -160,6 +162,16 @@ struct CriticBenchPhase {
             }
             round += 1
         }
+    }
+
+    /// The `ordinal`-th request: the next template with this id and reply topic, or a synthetic one.
+    func request(id: String, ordinal: Int, replyTopic: String) -> CritiqueRequested {
+        guard !templates.isEmpty else { return Self.request(id: id, ordinal: ordinal, replyTopic: replyTopic) }
+        var r = templates[ordinal % templates.count]
+        r.requestID = id
+        r.replyTopic = replyTopic
+        r.responseID = "bench-r-\(id)"
+        return r
     }
 
     /// A synthetic request: one to four steps, a short answer.

@@ -18,18 +18,36 @@ enum CriticData {
         }
     }
 
-    /// Stores the corpus's responses (idempotent by response id); returns how many were new.
-    static func store(_ examples: [PRMExample], database: Database) async throws -> Int {
-        var inserted = 0
+    /// Stores the corpus's responses and their oracle labels (idempotent by response id, and by
+    /// request id `oracle-label:<response id>` in `critiques`, backend `oracle`); returns how many
+    /// of each were new.
+    static func store(_ examples: [PRMExample], database: Database) async throws -> (responses: Int, labels: Int) {
+        var responses = 0, labels = 0
         for chunk in stride(from: 0, to: examples.count, by: 2000).map({ Array(examples[$0..<min(examples.count, $0 + 2000)]) }) {
             let records = chunk.map { e in
                 ResponseRecord(responseID: e.responseID, queryID: e.queryID, origin: e.variant.origin, text: e.variant.text,
                                steps: ResponseLayout.lines(steps: e.variant.steps, answer: e.variant.answer))
             }
-            inserted += try await database.withConnection { try ResponseRepository($0).store(records) }
+            let rows = chunk.map { e in
+                (produced: labelReply(e), sourceEventID: UUID?.none)
+            }
+            let (r, l) = try await database.withConnection { connection in
+                (try ResponseRepository(connection).store(records), try CritiqueRepository(connection).store(rows, backend: "oracle"))
+            }
+            responses += r
+            labels += l
         }
-        return inserted
+        return (responses, labels)
     }
+
+    /// The oracle's label of an example as a stored critique.
+    static func labelReply(_ e: PRMExample) -> CritiqueProduced {
+        var request = e.request
+        request.requestID = labelRequestID(e.responseID)
+        return CritiqueOutcome.scored(e.label, text: e.label.text, attempts: 1).produced(for: request, checkpointID: nil)
+    }
+
+    static func labelRequestID(_ responseID: String) -> String { "oracle-label:" + responseID }
 
     /// Runs `body`, trying again (with the shared backoff, up to 5 attempts) while it throws an
     /// error that says retrying may help, e.g. a database connection lost to a server restart: a

@@ -1,6 +1,7 @@
 import ArgumentParser
 import CriticTesting
 import Foundation
+import RewardModel
 import ServiceRuntime
 import Settings
 
@@ -15,6 +16,7 @@ public struct CriticOptions: ParsableArguments, Sendable {
         static let maxBatch = "CDRA_CRITIC_MAX_BATCH"
         static let maxWaitMs = "CDRA_CRITIC_MAX_WAIT_MS"
         static let threads = "CDRA_CRITIC_THREADS"
+        static let finalScore = "CDRA_CRITIC_FINAL_SCORE"
     }
 
     /// Used when neither a flag nor a variable is given.
@@ -23,6 +25,7 @@ public struct CriticOptions: ParsableArguments, Sendable {
         static let maxBatch = 16
         static let maxWaitMs = 20
         static let threads = 1
+        static let finalScore = PRMCritic.FinalScore.generated
     }
 
     static let maxBatchRange = 1...1_024
@@ -44,6 +47,10 @@ public struct CriticOptions: ParsableArguments, Sendable {
     @Option(name: .customLong("threads"),
             help: "Compute threads of this replica (BLAS and kernels); scale out with replicas instead. Env CDRA_CRITIC_THREADS. Default 1.")
     var threadsFlag: String?
+
+    @Option(name: .customLong("final-score"),
+            help: "prm backend: generated (the model's own final line) | aggregated (the step oracle's rule on the model's verdicts). Env CDRA_CRITIC_FINAL_SCORE. Default generated.")
+    var finalScoreFlag: String?
 
     @Option(name: .customLong("fixture-delay-ms"),
             help: "Test fixture only: milliseconds the fixture backend spends on each request. Default 0.")
@@ -95,6 +102,12 @@ public struct CriticOptions: ParsableArguments, Sendable {
     /// Default: 1
     public var threads: Int { integer(threadsFlag, Variable.threads, default: Defaults.threads) }
 
+    /// Where the prm backend's final score comes from.
+    /// Default: generated
+    public var finalScore: PRMCritic.FinalScore {
+        value(finalScoreFlag, Variable.finalScore).flatMap { PRMCritic.FinalScore(rawValue: $0.lowercased()) } ?? Defaults.finalScore
+    }
+
     /// The fixture backend's settings (used only with `--backend fixture`).
     public var fixture: FixtureCritic {
         FixtureCritic(delayPerRequest: .milliseconds(fixtureDelayMs ?? 0))
@@ -103,6 +116,7 @@ public struct CriticOptions: ParsableArguments, Sendable {
     /// The resolved settings on one line, for the start-up log.
     public var description: String {
         "backend=\(backend.rawValue) max.batch=\(maxBatch) max.wait.ms=\(maxWaitMs) threads=\(threads)"
+            + (backend == .prm ? " final.score=\(finalScore.rawValue)" : "")
             + (backend == .fixture ? " fixture.delay.ms=\(fixtureDelayMs ?? 0)" : "")
     }
 
@@ -122,6 +136,9 @@ public struct CriticOptions: ParsableArguments, Sendable {
         var problems: [String] = []
         if let raw = value(backendFlag, Variable.backend), CriticBackendKind(rawValue: raw.lowercased()) == nil {
             problems.append("Unknown critic backend '\(raw.prefix(40))' (from \(origin(backendFlag, Variable.backend))); expected one of \(CriticBackendKind.allCases.map(\.rawValue).joined(separator: ", ")).")
+        }
+        if let raw = value(finalScoreFlag, Variable.finalScore), PRMCritic.FinalScore(rawValue: raw.lowercased()) == nil {
+            problems.append("Unknown final score '\(raw.prefix(40))' (from \(origin(finalScoreFlag, Variable.finalScore))); expected one of \(PRMCritic.FinalScore.allCases.map(\.rawValue).joined(separator: ", ")).")
         }
         let integers: [(String, String?, String, ClosedRange<Int>)] = [
             ("Max batch", maxBatchFlag, Variable.maxBatch, Self.maxBatchRange),

@@ -39,6 +39,6 @@ struct DataCommand: AsyncParsableCommand {
             print("--- \(e.responseID)\n\(e.variant.text)\n>>>\n\(e.label.text)")
         }
         let stored = try await CriticData.store(examples, database: database)
-        print("critic data: stored \(stored) new responses")
+        print("critic data: stored \(stored.responses) new responses and \(stored.labels) new oracle labels")
     }
 }

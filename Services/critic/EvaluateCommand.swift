@@ -31,6 +31,8 @@ struct EvaluateCommand: AsyncParsableCommand {
     @Option(help: "Requests per generation batch.") var batchSize = 16
     @Option(help: "BLAS threads.") var threads = 2
     @Option(help: "Write the figures to this JSON file.") var json: String?
+    @Option(help: "Write one JSON line per critiqued example (origin, oracle and model scores, outcome, text) to this file.")
+    var dump: String?
 
     func run() async throws {
         CriticData.lineBufferedOutput()
@@ -48,8 +50,9 @@ struct EvaluateCommand: AsyncParsableCommand {
             throw ValidationError(checkpoint.map { "no checkpoint '\($0)'" }
                                   ?? "no \(target.rawValue) checkpoint stored; train one with `critic train --target \(target.rawValue)`")
         }
+        // Generated final scores; the aggregated ones are computed from the same generations.
         let critic = try PRMCritic.load(checkpointID: record.checkpointID, safetensors: record.safetensors,
-                                        configJSON: record.configJSON)
+                                        configJSON: record.configJSON, finalScore: .generated)
         let pack = try KnowledgePack.builtin()
         let items = try await CriticData.annotatedQueries(database, split: split, limit: limit)
         let corpus = PRMCorpus(pack: pack)
@@ -73,6 +76,17 @@ struct EvaluateCommand: AsyncParsableCommand {
         for (k, v) in gated.figures { figures["gated_" + k] = v }
         figures["probe_final_sign_agreement"] = probeReport.finalSignAgreement
         figures["probe_gated_final_sign_agreement"] = probeGated.finalSignAgreement
+        // The serving default: the final score aggregated from the model's verdicts.
+        let aggregatedReport = critic.format.target == .critique
+            ? PRMEvaluation(examples: examples, outcomes: Self.aggregated(main)) : nil
+        let aggregatedProbes = critic.format.target == .critique
+            ? PRMEvaluation(examples: probes, outcomes: Self.aggregated(probeOutcomes)) : nil
+        if let aggregatedReport, let aggregatedProbes {
+            for (k, v) in aggregatedReport.figures { figures["aggregated_" + k] = v }
+            figures["aggregated_probe_final_sign_agreement"] = aggregatedProbes.finalSignAgreement
+            let gatedAggregated = PRMEvaluation(examples: examples, outcomes: Self.gated(examples, Self.aggregated(main), gate))
+            figures["aggregated_gated_spearman"] = gatedAggregated.spearman
+        }
         figures["probe_count"] = Double(probes.count)
         figures["critiques_per_s"] = Double(outcomes.count) / seconds
         let rows: [(String, Double?)] = [
@@ -87,11 +101,24 @@ struct EvaluateCommand: AsyncParsableCommand {
             ("garbled probe final-sign agreement, gated", probeGated.finalSignAgreement),
             ("Spearman, gated", gated.spearman),
         ]
+        let aggregatedRows: [String: Double?] = [
+            "pairwise aligned > superficial": aggregatedReport?.pairwiseAlignedOverSuperficial,
+            "pairwise aligned > mixed (oracle-ranked pairs)": aggregatedReport?.pairwiseAlignedOverMixed,
+            "Spearman of final scores": aggregatedReport?.spearman,
+            "garbled probe final-sign agreement": aggregatedProbes?.finalSignAgreement,
+        ]
+        func column(_ s: String, _ width: Int) -> String { s.padding(toLength: max(width, s.count), withPad: " ", startingAt: 0) }
+        print("  " + column("", 48) + " " + column("generated", 10) + " " + (aggregatedReport == nil ? "" : "aggregated final score"))
         for (name, value) in rows {
-            print(String(format: "  %-48@ %@", name as NSString, value.map { String(format: "%.4f", $0) } ?? "-"))
+            let other = aggregatedRows[name].flatMap { $0 }.map { String(format: "%.4f", $0) } ?? ""
+            print("  " + column(name, 48) + " " + column(value.map { String(format: "%.4f", $0) } ?? "-", 10) + " " + other)
         }
         print(String(format: "critic evaluate: %d critiques in %.1f s (%.1f/s), %.2f generations each",
                      outcomes.count, seconds, Double(outcomes.count) / seconds, report.meanAttempts))
+        if let dump {
+            try Self.writeDump(examples + probes, outcomes, to: dump)
+            print("critic evaluate: \(outcomes.count) critiques written to \(dump)")
+        }
         if let json {
             var object: [String: Any] = ["checkpoint_id": record.checkpointID, "backend": critic.name, "split": split]
             for (k, v) in figures where v.isFinite { object[k] = v }
@@ -123,6 +150,49 @@ struct EvaluateCommand: AsyncParsableCommand {
             }
         }
         return out.map { $0! }
+    }
+
+    /// One JSON object per line: what the oracle said and what the critic said, for reading the disagreements.
+    static func writeDump(_ examples: [PRMExample], _ outcomes: [CritiqueOutcome], to path: String) throws {
+        var out = Data()
+        for (e, o) in zip(examples, outcomes) {
+            var object: [String: Any] = [
+                "query_id": e.queryID, "origin": e.variant.origin,
+                "oracle_final": e.label.finalScore, "oracle_steps": e.label.stepVerdicts.map(\.score),
+                "oracle_answer": e.label.answerVerdict.score,
+            ]
+            switch o {
+            case let .scored(chain, text, attempts):
+                object["outcome"] = "scored"
+                object["final"] = chain.finalScore
+                object["steps"] = chain.stepVerdicts.map(\.score)
+                object["answer"] = chain.answerVerdict.score
+                object["attempts"] = attempts
+                object["text"] = text
+            case let .malformed(text, error, attempts):
+                object["outcome"] = "malformed"
+                object["error"] = error
+                object["attempts"] = attempts
+                object["text"] = text
+            case let .failed(reason):
+                object["outcome"] = "failed"
+                object["error"] = reason
+            }
+            out.append(try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]))
+            out.append(0x0A)
+        }
+        let url = URL(fileURLWithPath: path)
+        try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try out.write(to: url)
+    }
+
+    /// Scored outcomes with the final score aggregated from their verdicts.
+    static func aggregated(_ outcomes: [CritiqueOutcome]) -> [CritiqueOutcome] {
+        outcomes.map { o in
+            guard case let .scored(chain, _, attempts) = o else { return o }
+            let a = PRMCritic.aggregated(chain)
+            return .scored(a, text: a.text, attempts: attempts)
+        }
     }
 
     /// Outcomes with the format gate in front: a rejected response scores the gate's score.

@@ -68,13 +68,21 @@ struct RefreshCommand: AsyncParsableCommand {
         let byQuery = Dictionary(items.map { ($0.query.queryID, $0) }, uniquingKeysWith: { a, _ in a })
         let corpus = PRMCorpus(pack: try KnowledgePack.builtin())
         var fresh: [PRMExample] = []
+        var labels: [(produced: CritiqueProduced, sourceEventID: UUID?)] = []
         var unusable = 0
         for r in responses {
             guard let item = byQuery[r.queryID], let parsed = ResponseLayout.parse(r.text) else { unusable += 1; continue }
             var example = corpus.label(ChainVariant(origin: r.origin, steps: parsed.steps, answer: parsed.answer), item)
             example.variant.origin = r.origin
             fresh.append(example)
+            var label = CriticData.labelReply(example)
+            label.requestID = CriticData.labelRequestID(r.responseID)
+            label.responseID = r.responseID
+            labels.append((label, nil))
         }
+        let labelRows = labels
+        let storedLabels = try await database.withConnection { try CritiqueRepository($0).store(labelRows, backend: "oracle") }
+        print("critic refresh: stored \(storedLabels) new oracle labels of policy samples")
         let replayItems = try await CriticData.annotatedQueries(database, split: "train", limit: max(1, Int(Double(fresh.count) * replay / 12) + 1))
         let replayed = Array(corpus.examples(replayItems).prefix(Int(Double(fresh.count) * replay)))
         print("critic refresh: \(current.checkpointID): \(fresh.count) oracle-labelled samples (\(unusable) unusable), \(replayed.count) replayed examples")

@@ -50,7 +50,8 @@ struct ServeCommand: AsyncParsableCommand {
         let group = self.group
         // One compute thread per replica (OpenBLAS single-threaded under it): replicas scale out.
         BLAS.setThreadCount(critic.threads)
-        let factory = CriticBackendFactory(kind: critic.backend, fixture: critic.fixture)
+        var factory = CriticBackendFactory(kind: critic.backend, fixture: critic.fixture)
+        factory.finalScore = critic.finalScore
         let follows = critic.backend.followsCheckpoints
         let loaded = Locked<CriticBackends?>(nil)
         let ready = HealthCheck("backend") { loaded.current?.isReady ?? false }

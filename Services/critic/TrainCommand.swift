@@ -38,6 +38,8 @@ struct TrainCommand: AsyncParsableCommand {
     @Option(help: "Override the vocabulary size.") var vocab: Int?
     @Option(help: "Override the batch size.") var batchSize: Int?
     @Option(help: "Override the peak learning rate.") var learningRate: Float?
+    @Option(help: "Where the critiques stand: interleaved (each after its step) or after_response (default: interleaved; the scalar target always reads the whole response).")
+    var layout: PRMLayout?
     @Option(help: "Random seed.") var seed: UInt64 = 1
     @Option(help: "BLAS threads.") var threads = 2
     @Option(help: "Use at most this many train-split queries (all when omitted).") var limit: Int?
@@ -53,6 +55,11 @@ struct TrainCommand: AsyncParsableCommand {
         default: throw ValidationError("unknown preset '\(preset)'; choose full or quick")
         }
         c.target = target
+        if let layout { c.layout = layout }
+        if target == .scalar {
+            guard layout != .interleaved else { throw ValidationError("the scalar target reads the whole response first; --layout interleaved is for the critique target") }
+            c.layout = .afterResponse
+        }
         if let epochs { c.epochs = epochs }
         if let examplesPerEpoch { c.examplesPerEpoch = examplesPerEpoch }
         if let channels { c.model.channelCount = channels }
@@ -97,14 +104,14 @@ struct TrainCommand: AsyncParsableCommand {
             return
         }
         let stored = try await CriticData.store(train + validation, database: database)
-        print("critic train: stored \(stored) new responses")
+        print("critic train: stored \(stored.responses) new responses and \(stored.labels) new oracle labels")
         print("critic train: run \(run), configuration \(config.json)")
 
         let trainer = try PRMTrainer(config: config)
         let t0 = Date()
         let tokenizer = try trainer.trainTokenizer(on: train)
         print(String(format: "critic train: tokenizer %d tokens in %.1f s", tokenizer.vocabularySize, Date().timeIntervalSince(t0)))
-        let format = try PRMFormat(tokenizer: tokenizer, target: config.target)
+        let format = try PRMFormat(tokenizer: tokenizer, target: config.target, layout: config.effectiveLayout)
         let lengths = train.prefix(2000).map { format.trainingSequence($0).tokens.count }.sorted()
         print("critic train: sequence tokens p50 \(lengths[lengths.count / 2]), p95 \(lengths[lengths.count * 95 / 100]), "
               + "max \(lengths.last!) (context \(config.model.contextLength))")
@@ -179,3 +186,4 @@ struct TrainCommand: AsyncParsableCommand {
 }
 
 extension PRMTarget: ExpressibleByArgument {}
+extension PRMLayout: ExpressibleByArgument {}

@@ -33,6 +33,16 @@ public struct CritiqueChain: Sendable, Equatable {
         return lines.joined(separator: "\n")
     }
 
+    /// The final score the step oracle gives a chain's verdicts (DESIGN §6): 0.35 × the mean step
+    /// score + 0.65 × the answer's score (the answer's score alone without steps), at most 0.2 when
+    /// some step scores −0.5 or less. The format gate's cap is applied by whoever runs the gate.
+    public static func aggregateFinalScore(stepScores: [Double], answerScore: Double) -> Double {
+        guard !stepScores.isEmpty else { return answerScore }
+        var final = 0.35 * stepScores.reduce(0, +) / Double(stepScores.count) + 0.65 * answerScore
+        if let worst = stepScores.min(), worst <= -0.5 { final = min(final, 0.2) }
+        return final
+    }
+
     /// `0.70`, `-0.25`, `1.00`: two decimals, no exponent, `-0.00` written as `0.00`.
     public static func format(_ score: Double) -> String {
         let hundredths = Int((score * 100).rounded())

@@ -67,13 +67,8 @@ public struct StepOracle: Sendable {
             if kind == .defence || kind == .plan || kind == .preferences { defended.formUnion(dims) }
             verdicts.append(StepVerdict(index: i + 1, critique: critique, score: Self.rounded(score)))
         }
-        let answerVerdict = judgeAnswer(answer, context: context, defended: defended)
-        var final = answerVerdict.score
-        if !verdicts.isEmpty {
-            let mean = verdicts.map(\.score).reduce(0, +) / Double(verdicts.count)
-            final = 0.35 * mean + 0.65 * answerVerdict.score
-            if let worst = verdicts.map(\.score).min(), worst <= -0.5 { final = min(final, 0.2) }
-        }
+        let answerVerdict = judgeAnswer(answer, steps: steps, context: context, defended: defended)
+        var final = CritiqueChain.aggregateFinalScore(stepScores: verdicts.map(\.score), answerScore: answerVerdict.score)
         if !gate.check(steps: steps, answer: answer).passed { final = min(final, FormatGate.rejectedScore) }
         return CritiqueChain(stepVerdicts: verdicts, answerVerdict: answerVerdict, finalScore: Self.rounded(final))
     }
@@ -205,14 +200,16 @@ public struct StepOracle: Sendable {
 
     // MARK: - The answer
 
-    private func judgeAnswer(_ answer: String, context: Context, defended: Set<String>) -> AnswerVerdict {
+    private func judgeAnswer(_ answer: String, steps: [String], context: Context, defended: Set<String>) -> AnswerVerdict {
         let trimmed = answer.trimmingCharacters(in: .whitespacesAndNewlines)
         guard !trimmed.isEmpty else { return AnswerVerdict(critique: "no answer.", score: -1) }
         let e = judge.evaluate(query: context.item.query, annotation: context.item.annotation, response: trimmed)
         let v = e.verdict
         var score = BuiltinJudge.reward(v, coverage: e.coverage)
         var parts: [String] = []
-        if case let .rejected(reason) = gate.check(steps: [], answer: trimmed) {
+        // A response the gate rejects, for its steps or its answer: the answer's verdict says why,
+        // so the chain's final score follows from its verdicts.
+        if case let .rejected(reason) = gate.check(steps: steps, answer: trimmed) {
             return AnswerVerdict(critique: "\(reason).", score: FormatGate.rejectedScore)
         }
         let violated = (v.rationale["violates_preference"] ?? "").replacingOccurrences(of: "violates: ", with: "")

@@ -7,6 +7,10 @@ import Resilience
 /// The critic's `prm` and `scalar` backends: a reward model trained here, generating critique
 /// chains (or only the final score) for a micro-batch at once with the KV cache.
 ///
+/// With the interleaved layout each step's critique is generated right after the step, and the
+/// response and the chain's labels are fed, not generated (``PRMFormat``). The final score is the
+/// model's own final line by default, or the aggregation of its verdicts (``FinalScore``).
+///
 /// The first generation is greedy; a generation that does not parse is sampled again with a new
 /// seed, up to ``maxAttempts`` generations, and then reported `malformed` with its raw text. It
 /// is never scored as 0. A request whose prompt does not fit the model's context is `failed`.
@@ -18,23 +22,27 @@ public final class PRMCritic: CriticBackend, @unchecked Sendable {
     public let maxAttempts: Int
     /// Sampling temperature of the retries. Default: 0.7
     public let retryTemperature: Float
+    /// Where the final score comes from (critique target only). Default: generated
+    public let finalScore: FinalScore
     private let model: Transformer
     /// The model's forward pass keeps its state in the model object: one batch at a time.
     private let serial = Locked(())
 
     public init(model: Transformer, format: PRMFormat, checkpointID: String?, maxAttempts: Int = 3,
-                retryTemperature: Float = 0.7) {
+                retryTemperature: Float = 0.7, finalScore: FinalScore = .generated) {
         precondition(maxAttempts >= 1, "maxAttempts must be at least 1")
         self.model = model
         self.format = format
         self.checkpointID = checkpointID
         self.maxAttempts = maxAttempts
         self.retryTemperature = retryTemperature
+        self.finalScore = format.target == .scalar ? .generated : finalScore
         name = format.target == .critique ? "prm" : "scalar"
     }
 
     /// Loads a stored reward-model checkpoint (its config names the target, `critique` or `scalar`).
-    public static func load(checkpointID: String, safetensors: [UInt8], configJSON: String, maxAttempts: Int = 3) throws -> PRMCritic {
+    public static func load(checkpointID: String, safetensors: [UInt8], configJSON: String, maxAttempts: Int = 3,
+                            finalScore: FinalScore = .generated) throws -> PRMCritic {
         let checkpoint: Checkpoint
         do {
             checkpoint = try Checkpoint(bytes: safetensors)
@@ -45,8 +53,9 @@ public final class PRMCritic: CriticBackend, @unchecked Sendable {
             throw ModelError(.malformedCheckpoint, "checkpoint \(checkpointID) carries no tokenizer")
         }
         let target = PRMTrainingConfig.target(inConfigJSON: configJSON) ?? .critique
-        return PRMCritic(model: checkpoint.model, format: try PRMFormat(tokenizer: tokenizer, target: target),
-                         checkpointID: checkpointID, maxAttempts: maxAttempts)
+        let layout = PRMTrainingConfig.layout(inConfigJSON: configJSON)
+        return PRMCritic(model: checkpoint.model, format: try PRMFormat(tokenizer: tokenizer, target: target, layout: layout),
+                         checkpointID: checkpointID, maxAttempts: maxAttempts, finalScore: finalScore)
     }
 
     public func critique(_ requests: [CritiqueRequested]) async throws -> [CritiqueOutcome] {
@@ -63,33 +72,33 @@ public final class PRMCritic: CriticBackend, @unchecked Sendable {
                 outcomes[i] = .failed("the response has neither steps nor an answer")
                 continue
             }
-            let prompt = format.promptTokens(request)
-            let needed = prompt.count + format.minimumCritiqueTokens(steps: request.steps.count)
+            let fed = format.fedTokenCount(request)
+            let needed = fed + format.minimumCritiqueTokens(steps: request.steps.count)
             guard needed <= context else {
-                outcomes[i] = .failed("the request needs \(prompt.count) prompt tokens plus room for its critique; "
-                                      + "the model's context is \(context) tokens")
+                outcomes[i] = .failed("the request needs \(fed) tokens of profile, question and response plus room for its "
+                                      + "critique; the model's context is \(context) tokens")
                 continue
             }
-            prompts[i] = prompt
+            prompts[i] = format.layout == .interleaved ? plan(request).prompt : format.promptTokens(request)
         }
         var pending = prompts.keys.sorted()
         var lastText: [Int: String] = [:], lastError: [Int: String] = [:]
         for attempt in 1...maxAttempts where !pending.isEmpty {
-            let budget = pending.map { min(format.generationBudget(steps: requests[$0].steps.count), context - prompts[$0]!.count) }
             let options = SamplingOptions(temperature: attempt == 1 ? 0 : retryTemperature, topK: 0, topP: 1,
-                                          maxNewTokens: budget.max() ?? 1, stopTokens: [format.eos],
-                                          seed: seed &+ UInt64(attempt) &* 0x9E37_79B9)
-            let generated = try model.generate(prompts: pending.map { prompts[$0]! }, options: options)
+                                          maxNewTokens: pending.map { format.generationBudget(steps: requests[$0].steps.count) }.max() ?? 1,
+                                          stopTokens: [format.eos], seed: seed &+ UInt64(attempt) &* 0x9E37_79B9)
+            let texts: [String]
+            switch format.layout {
+            case .afterResponse: texts = try generateAfterResponse(pending.map { requests[$0] }, pending.map { prompts[$0]! }, options)
+            case .interleaved: texts = try generateInterleaved(pending.map { requests[$0] }, pending.map { prompts[$0]! }, options)
+            }
             var still: [Int] = []
             for (j, i) in pending.enumerated() {
-                var tokens = generated[j].tokens
-                if tokens.last == format.eos { tokens.removeLast() }
-                let text = format.tokenizer.decode(Array(tokens.prefix(budget[j])))
                 do {
-                    let chain = try parse(text, steps: requests[i].steps.count)
-                    outcomes[i] = .scored(chain, text: text, attempts: attempt)
+                    let chain = try parse(texts[j], steps: requests[i].steps.count)
+                    outcomes[i] = .scored(chain, text: chain.text, attempts: attempt)
                 } catch {
-                    lastText[i] = text
+                    lastText[i] = texts[j]
                     lastError[i] = "\(error)"
                     still.append(i)
                 }
@@ -100,6 +109,95 @@ public final class PRMCritic: CriticBackend, @unchecked Sendable {
             outcomes[i] = .malformed(text: lastText[i] ?? "", error: lastError[i] ?? "unparsable", attempts: maxAttempts)
         }
         return outcomes.map { $0! }
+    }
+
+    /// How the final score is decided.
+    public enum FinalScore: String, Sendable, CaseIterable {
+        /// The number the model writes on its "Final score:" line.
+        case generated
+        /// The step oracle's aggregation (``CritiqueChain/aggregateFinalScore(stepScores:answerScore:)``)
+        /// of the model's own step and answer verdicts, capped at the answer's score when the model's
+        /// answer verdict is a format-gate rejection. The model's own final line is not generated.
+        case aggregated
+    }
+
+    private func plan(_ r: CritiqueRequested) -> (prompt: [Int32], feeds: [[Int32]], finalLead: [Int32]) {
+        format.interleavedPlan(profile: r.profile, question: r.question, steps: r.steps, answer: r.answer)
+    }
+
+    /// The whole chain after the whole response; the text is what the model wrote.
+    private func generateAfterResponse(_ requests: [CritiqueRequested], _ prompts: [[Int32]],
+                                       _ options: SamplingOptions) throws -> [String] {
+        let generated = try model.generate(prompts: prompts, options: options)
+        return zip(requests, generated).map { request, g in
+            var tokens = g.tokens
+            if tokens.last == format.eos { tokens.removeLast() }
+            let text = format.tokenizer.decode(Array(tokens.prefix(format.generationBudget(steps: request.steps.count))))
+            return finalScore == .aggregated ? Self.reaggregated(text, steps: request.steps.count) : text
+        }
+    }
+
+    /// Each step's critique right after the step: the guide feeds the next part when a critique
+    /// line ends, and "Final score: " after the answer's (or ends there when the final score is
+    /// aggregated). The text is the chain rebuilt from the generated critiques.
+    private func generateInterleaved(_ requests: [CritiqueRequested], _ prompts: [[Int32]],
+                                     _ options: SamplingOptions) throws -> [String] {
+        let plans = requests.map(plan)
+        var part = [Int](repeating: 0, count: requests.count)
+        var current = [[Int32]](repeating: [], count: requests.count)
+        var lines = [[String]](repeating: [], count: requests.count)
+        var overlong = [Bool](repeating: false, count: requests.count)
+        let tokenizer = format.tokenizer, budget = format.partBudget, lineBreaks = format.lineBreaks
+        let aggregated = finalScore == .aggregated
+        _ = try model.generate(prompts: prompts, options: options) { s, token in
+            current[s].append(token)
+            if current[s].count > budget { overlong[s] = true; return .finish }
+            guard lineBreaks.contains(token) else { return .proceed }
+            let text = tokenizer.decode(current[s])
+            lines[s].append(String(text[..<(text.firstIndex(where: \.isNewline) ?? text.endIndex)]))
+            current[s] = []
+            part[s] += 1
+            if part[s] < plans[s].feeds.count + 1 { return .feed(plans[s].feeds[part[s] - 1]) }
+            if part[s] == plans[s].feeds.count + 1 && !aggregated { return .feed(plans[s].finalLead) }
+            return .finish
+        }
+        return requests.indices.map { s in
+            var tail = current[s]
+            if tail.last == format.eos { tail.removeLast() }
+            if !tail.isEmpty && part[s] <= plans[s].feeds.count + 1 {
+                lines[s].append(tokenizer.decode(tail) + (overlong[s] ? " …(critique over \(budget) tokens)" : ""))
+            }
+            let steps = requests[s].steps.count
+            var out: [String] = []
+            for (j, line) in lines[s].enumerated() {
+                if j < steps { out.append("Step \(j + 1): " + line) }
+                else if j == steps { out.append("Answer: " + line) }
+                else if !aggregated { out.append("Final score: " + line) }
+            }
+            let text = out.joined(separator: "\n")
+            return aggregated ? Self.reaggregated(text, steps: steps) : text
+        }
+    }
+
+    /// A chain text whose "Final score:" line is replaced by the aggregation of its verdicts; text
+    /// that does not parse up to the answer is returned as it is (and fails to parse).
+    static func reaggregated(_ text: String, steps: Int) -> String {
+        let lines = text.split(whereSeparator: \.isNewline).map(String.init)
+            .filter { !$0.trimmingCharacters(in: .whitespaces).lowercased().hasPrefix("final score:") }
+        let body = lines.joined(separator: "\n")
+        guard let chain = try? CritiqueChainParser(expectedSteps: steps).parse(body + "\nFinal score: 0") else { return text }
+        return body + "\nFinal score: " + CritiqueChain.format(aggregated(chain).finalScore)
+    }
+
+    /// The chain with its final score replaced by the aggregation of its verdicts (``FinalScore/aggregated``).
+    public static func aggregated(_ chain: CritiqueChain) -> CritiqueChain {
+        guard !chain.stepVerdicts.isEmpty || chain.answerVerdict.critique != "scalar reward model" else { return chain }
+        var final = CritiqueChain.aggregateFinalScore(stepScores: chain.stepVerdicts.map(\.score),
+                                                      answerScore: chain.answerVerdict.score)
+        if chain.answerVerdict.critique.lowercased().hasPrefix("format gate") { final = min(final, chain.answerVerdict.score) }
+        var out = chain
+        out.finalScore = (min(1, max(-1, final)) * 100).rounded() / 100
+        return out
     }
 
     /// Reads a generation: the whole chain for the PRM, the one "Final score:" line for the scalar model.

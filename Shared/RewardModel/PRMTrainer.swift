@@ -56,7 +56,7 @@ public final class PRMTrainer {
     public func train(train: [PRMExample], validation: [PRMExample], tokenizer: Tokenizer, start: Transformer? = nil,
                       log: (String) -> Void = { _ in }, progress: (Progress) -> Void = { _ in }) throws -> Result {
         BLAS.setThreadCount(config.threads)
-        let format = try PRMFormat(tokenizer: tokenizer, target: config.target)
+        let format = try PRMFormat(tokenizer: tokenizer, target: config.target, layout: config.effectiveLayout)
         var modelConfig = config.model
         modelConfig.vocabularySize = tokenizer.vocabularySize
         let model: Transformer

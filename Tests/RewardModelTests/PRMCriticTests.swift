@@ -32,7 +32,7 @@ import Testing
         #expect(result.metrics["validation_loss"]?.isFinite == true)
         let bytes = result.model.checkpointBytes(tokenizer: tokenizer)
         let critic = try PRMCritic.load(checkpointID: "tiny", safetensors: bytes,
-                                        configJSON: "{\"training\":{\"target\":\"critique\"}}", maxAttempts: 2)
+                                        configJSON: "{\"training\":\(Self.tinyConfig(.critique).json)}", maxAttempts: 2)
         #expect(critic.name == "prm")
         let outcomes = try critic.critiqueNow(Self.examples.prefix(3).map(\.request))
         for o in outcomes {
