@@ -70,6 +70,7 @@ let package = Package(
         .target(name: "RewardModel", dependencies: [
                     "LanguageModel", "Tensor", "Critique", "OracleJudge", "DeepPref", "Events", "Resilience",
                 ], path: "Shared/RewardModel", swiftSettings: computeSettings),
+        .target(name: "PolicyOptimization", path: "Shared/PolicyOptimization", swiftSettings: swiftSettings),
         .target(name: "Bus", dependencies: [
                     "CRdKafka", "Events", "Resilience", "Settings", .product(name: "Logging", package: "swift-log"),
                 ], path: "Shared/Bus", swiftSettings: swiftSettings, linkerSettings: rdkafkaRunpath),
@@ -157,6 +158,7 @@ let package = Package(
                         "ChatCompletions", "ChatCompletionsTesting", "Council", "Critique", "DeepPref", "DeepPrefTesting",
                         "Events", "Resilience",
                     ], swiftSettings: swiftSettings),
+        .testTarget(name: "PolicyOptimizationTests", dependencies: ["PolicyOptimization"], swiftSettings: swiftSettings),
         .testTarget(name: "ResilienceTests", dependencies: ["Resilience"], swiftSettings: swiftSettings),
         .testTarget(name: "SettingsTests", dependencies: ["Settings"], swiftSettings: swiftSettings),
         .testTarget(name: "BusTests", dependencies: [
