@@ -21,3 +21,32 @@ import Testing
         #expect(noAnswer.answer.isEmpty)
     }
 }
+
+@Suite struct ResponseLayoutTokenPartsTests {
+    /// The text cut into byte chunks of `size`, as a tokenizer might.
+    static func chunks(_ text: String, _ size: Int) -> [[UInt8]] {
+        let bytes = Array(text.utf8)
+        return stride(from: 0, to: bytes.count, by: size).map { Array(bytes[$0..<min(bytes.count, $0 + size)]) }
+    }
+
+    @Test func everyTokenBelongsToThePartOfItsLine() throws {
+        let text = "preamble\nStep 1: ground the cue\nmore of step one\nstep 2: plan\nAnswer: do it\nand step 3: not a step"
+        for size in [1, 3, 7] {
+            let tokens = Self.chunks(text, size)
+            let (parts, steps) = try #require(ResponseLayout.tokenParts(tokenBytes: tokens))
+            #expect(steps == 2 && parts.count == tokens.count)
+            // Expected part of each byte, by line: preamble and step 1 → 0, step 2 → 1, the answer → 2.
+            let lineOf = [0, 0, 0, 1, 2, 2]
+            var line = 0
+            var expected: [Int] = []
+            for token in tokens {
+                expected.append(lineOf[line])
+                line += token.filter { $0 == 0x0A }.count
+            }
+            #expect(parts == expected, "chunk size \(size)")
+        }
+        #expect(ResponseLayout.tokenParts(tokenBytes: Self.chunks("Step 1: a\nStep 3: b\nAnswer: c", 4)) == nil)
+        let answerOnly = try #require(ResponseLayout.tokenParts(tokenBytes: Self.chunks("Answer: just this", 5)))
+        #expect(answerOnly.steps == 0 && answerOnly.parts.allSatisfy { $0 == 0 })
+    }
+}
