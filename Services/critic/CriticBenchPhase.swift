@@ -6,6 +6,7 @@ import Foundation
 import FoundationNetworking
 #endif
 import Resilience
+import ServiceRuntime
 import Store
 
 /// One run of `critic bench`: start `replicas` child processes of `critic serve` in one consumer
@@ -211,18 +212,9 @@ final class BenchReplica: @unchecked Sendable {
     static var logDirectory: URL { URL(fileURLWithPath: "bench-results/logs", isDirectory: true) }
 
     static func start(executable: URL, arguments: [String], environment: [String: String], logName: String) throws -> BenchReplica {
-        try FileManager.default.createDirectory(at: logDirectory, withIntermediateDirectories: true)
         let logURL = logDirectory.appendingPathComponent("\(logName).log")
-        _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: logURL)
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        process.environment = environment
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
-        return BenchReplica(process: process, logURL: logURL)
+        return BenchReplica(process: try LoggedProcess.start(executable: executable, arguments: arguments,
+                                                             environment: environment, logURL: logURL), logURL: logURL)
     }
 
     private init(process: Process, logURL: URL) {

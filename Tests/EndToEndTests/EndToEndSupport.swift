@@ -122,19 +122,9 @@ final class ChildProcess: @unchecked Sendable {
     let logURL: URL
 
     static func start(executable: URL, arguments: [String], environment: [String: String], logName: String) throws -> ChildProcess {
-        let logs = EndToEndContext.repositoryRoot.appendingPathComponent(".build/e2e-logs", isDirectory: true)
-        try FileManager.default.createDirectory(at: logs, withIntermediateDirectories: true)
-        let logURL = logs.appendingPathComponent("\(logName).log")
-        _ = FileManager.default.createFile(atPath: logURL.path, contents: nil)
-        let handle = try FileHandle(forWritingTo: logURL)
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        process.environment = environment
-        process.standardOutput = handle
-        process.standardError = handle
-        try process.run()
-        return ChildProcess(process: process, logURL: logURL)
+        let logURL = EndToEndContext.repositoryRoot.appendingPathComponent(".build/e2e-logs/\(logName).log")
+        return ChildProcess(process: try LoggedProcess.start(executable: executable, arguments: arguments,
+                                                             environment: environment, logURL: logURL), logURL: logURL)
     }
 
     private init(process: Process, logURL: URL) {
