@@ -54,8 +54,11 @@ struct BenchCommand: AsyncParsableCommand {
         defer { database.shutdown() }
         try await Migrator.migrate(database)
         do {
-            try await copyCheckpointIfNeeded(into: database)
-            let templates = try await corpusRequests()
+            // The configured schema: its checkpoints and annotations feed the scratch one.
+            let source = Database(configuration: options.databaseConfiguration(applicationName: "critic-bench"))
+            defer { source.shutdown() }
+            try await copyCheckpointIfNeeded(from: source, into: database)
+            let templates = try await corpusRequests(from: source)
             let bus = try KafkaBus(configuration: options.kafkaConfiguration(), logger: logger)
             var phases: [CriticBenchPhase.Result] = []
             for replicas in Self.replicaCounts {
@@ -103,11 +106,9 @@ struct BenchCommand: AsyncParsableCommand {
 
     /// A `prm` or `scalar` run needs a trained checkpoint: the newest one of the configured schema
     /// is checked to load and copied into the scratch schema, where the replicas find it.
-    private func copyCheckpointIfNeeded(into scratch: Database) async throws {
+    private func copyCheckpointIfNeeded(from source: Database, into scratch: Database) async throws {
         let kind = critic.backend
         guard kind == .prm || kind == .scalar else { return }
-        let source = Database(configuration: options.databaseConfiguration(applicationName: "critic-bench"))
-        defer { source.shutdown() }
         let sourceSchema = options.databaseSchema
         let newest: CheckpointRecord?
         do {
@@ -135,10 +136,8 @@ struct BenchCommand: AsyncParsableCommand {
     /// For the trained backends, the requests the model is for: the test split's references, mixed
     /// and garbled chains of up to 100 annotated queries (the order shuffled with a fixed seed).
     /// Other backends, or a database without annotations, get synthetic requests.
-    private func corpusRequests() async throws -> [CritiqueRequested] {
+    private func corpusRequests(from source: Database) async throws -> [CritiqueRequested] {
         guard critic.backend == .prm || critic.backend == .scalar else { return [] }
-        let source = Database(configuration: options.databaseConfiguration(applicationName: "critic-bench"))
-        defer { source.shutdown() }
         let items = (try? await CriticData.annotatedQueries(source, split: "test", limit: 100)) ?? []
         var rng = SeededGenerator(seed: 7)
         let requests = PRMCorpus(pack: try KnowledgePack.builtin()).examples(items).map(\.request).shuffled(using: &rng)

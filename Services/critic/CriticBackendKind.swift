@@ -114,8 +114,8 @@ public struct CriticBackendFactory: Sendable {
     /// the PRM's or the scalar baseline's; nil for the fixture, which loads any.
     public var checkpointFilter: String? {
         switch kind {
-        case .prm: return "{\"training\":{\"target\":\"critique\"}}"
-        case .scalar: return "{\"training\":{\"target\":\"scalar\"}}"
+        case .prm: return PRMTrainingConfig.checkpointFilter(target: .critique)
+        case .scalar: return PRMTrainingConfig.checkpointFilter(target: .scalar)
         default: return nil
         }
     }

@@ -1,3 +1,4 @@
+import ArgumentParser
 import Critique
 import DeepPref
 import Events
@@ -16,6 +17,21 @@ enum CriticData {
         try await database.withConnection { connection in
             try AnnotationRepository(connection).annotatedQueries(backend: annotationBackend, split: split, limit: limit)
         }
+    }
+
+    /// The checkpoint named by `id`, or the newest of `target`; an error saying what to do when
+    /// there is none.
+    static func checkpoint(_ id: String?, target: PRMTarget, database: Database) async throws -> CheckpointRecord {
+        let record = try await database.withConnection { connection -> CheckpointRecord? in
+            let repo = CheckpointRepository(connection)
+            if let id { return try repo.load(id) }
+            return try repo.latest(modelKind: "prm", configContains: PRMTrainingConfig.checkpointFilter(target: target), newest: true)
+        }
+        guard let record else {
+            throw ValidationError(id.map { "no checkpoint '\($0)'" }
+                                  ?? "no \(target.rawValue) checkpoint stored; train one with `critic train --target \(target.rawValue)`")
+        }
+        return record
     }
 
     /// Stores the corpus's responses and their oracle labels (idempotent by response id, and by

@@ -40,16 +40,7 @@ struct EvaluateCommand: AsyncParsableCommand {
         BLAS.setThreadCount(threads)
         let database = Database(configuration: options.databaseConfiguration(applicationName: "critic-evaluate"))
         defer { database.shutdown() }
-        let record = try await database.withConnection { connection -> CheckpointRecord? in
-            let repo = CheckpointRepository(connection)
-            if let checkpoint { return try repo.load(checkpoint) }
-            return try repo.latest(modelKind: "prm", configContains: "{\"training\":{\"target\":\"\(target.rawValue)\"}}",
-                                   newest: true)
-        }
-        guard let record else {
-            throw ValidationError(checkpoint.map { "no checkpoint '\($0)'" }
-                                  ?? "no \(target.rawValue) checkpoint stored; train one with `critic train --target \(target.rawValue)`")
-        }
+        let record = try await CriticData.checkpoint(checkpoint, target: target, database: database)
         // Generated final scores; the aggregated ones are computed from the same generations.
         let critic = try PRMCritic.load(checkpointID: record.checkpointID, safetensors: record.safetensors,
                                         configJSON: record.configJSON, finalScore: .generated)

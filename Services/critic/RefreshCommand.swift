@@ -37,14 +37,7 @@ struct RefreshCommand: AsyncParsableCommand {
         let database = Database(configuration: options.databaseConfiguration(applicationName: "critic-refresh"))
         defer { database.shutdown() }
         try await Migrator.migrate(database)
-        let current = try await database.withConnection { connection -> CheckpointRecord? in
-            let repo = CheckpointRepository(connection)
-            if let checkpoint { return try repo.load(checkpoint) }
-            return try repo.latest(modelKind: "prm", configContains: "{\"training\":{\"target\":\"\(target.rawValue)\"}}", newest: true)
-        }
-        guard let current else {
-            throw ValidationError("no \(target.rawValue) checkpoint to refresh; train one with `critic train --target \(target.rawValue)`")
-        }
+        let current = try await CriticData.checkpoint(checkpoint, target: target, database: database)
         let loaded = try Checkpoint(bytes: current.safetensors)
         guard let tokenizer = loaded.tokenizer else { throw ValidationError("checkpoint \(current.checkpointID) carries no tokenizer") }
         var config = try Self.trainingConfig(fromCheckpointConfig: current.configJSON)

@@ -66,36 +66,41 @@ public final class PRMCritic: CriticBackend, @unchecked Sendable {
     public func critiqueNow(_ requests: [CritiqueRequested], seed: UInt64 = 0) throws -> [CritiqueOutcome] {
         let context = model.config.contextLength
         var outcomes = [CritiqueOutcome?](repeating: nil, count: requests.count)
-        var prompts: [Int: [Int32]] = [:]
+        var plans: [Int: PRMFormat.DecodingPlan] = [:]
         for (i, request) in requests.enumerated() {
             if request.steps.isEmpty && request.answer.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
                 outcomes[i] = .failed("the response has neither steps nor an answer")
                 continue
             }
-            let fed = format.fedTokenCount(request)
-            let needed = fed + format.minimumCritiqueTokens(steps: request.steps.count)
+            let plan = format.decodingPlan(request)
+            let needed = plan.fedCount + format.minimumCritiqueTokens(steps: request.steps.count)
             guard needed <= context else {
-                outcomes[i] = .failed("the request needs \(fed) tokens of profile, question and response plus room for its "
+                outcomes[i] = .failed("the request needs \(plan.fedCount) tokens of profile, question and response plus room for its "
                                       + "critique; the model's context is \(context) tokens")
                 continue
             }
-            prompts[i] = format.layout == .interleaved ? plan(request).prompt : format.promptTokens(request)
+            plans[i] = plan
         }
-        var pending = prompts.keys.sorted()
+        var pending = plans.keys.sorted()
         var lastText: [Int: String] = [:], lastError: [Int: String] = [:]
+        let aggregated = finalScore == .aggregated
         for attempt in 1...maxAttempts where !pending.isEmpty {
             let options = SamplingOptions(temperature: attempt == 1 ? 0 : retryTemperature, topK: 0, topP: 1,
                                           maxNewTokens: pending.map { format.generationBudget(steps: requests[$0].steps.count) }.max() ?? 1,
                                           stopTokens: [format.eos], seed: seed &+ UInt64(attempt) &* 0x9E37_79B9)
             let texts: [String]
             switch format.layout {
-            case .afterResponse: texts = try generateAfterResponse(pending.map { requests[$0] }, pending.map { prompts[$0]! }, options)
-            case .interleaved: texts = try generateInterleaved(pending.map { requests[$0] }, pending.map { prompts[$0]! }, options)
+            case .afterResponse: texts = try generateAfterResponse(pending.map { requests[$0] }, pending.map { plans[$0]! }, options)
+            case .interleaved: texts = try generateInterleaved(pending.map { requests[$0] }, pending.map { plans[$0]! }, options)
             }
             var still: [Int] = []
             for (j, i) in pending.enumerated() {
                 do {
-                    let chain = try parse(texts[j], steps: requests[i].steps.count)
+                    // Aggregated: the chain is read up to the answer's verdict (the final line is
+                    // a placeholder the aggregation replaces).
+                    let text = aggregated ? Self.withoutFinalLine(texts[j]) + "\nFinal score: 0" : texts[j]
+                    let parsed = try parse(text, steps: requests[i].steps.count)
+                    let chain = aggregated ? Self.aggregated(parsed) : parsed
                     outcomes[i] = .scored(chain, text: chain.text, attempts: attempt)
                 } catch {
                     lastText[i] = texts[j]
@@ -121,35 +126,29 @@ public final class PRMCritic: CriticBackend, @unchecked Sendable {
         case aggregated
     }
 
-    private func plan(_ r: CritiqueRequested) -> (prompt: [Int32], feeds: [[Int32]], finalLead: [Int32]) {
-        format.interleavedPlan(profile: r.profile, question: r.question, steps: r.steps, answer: r.answer)
-    }
-
     /// The whole chain after the whole response; the text is what the model wrote.
-    private func generateAfterResponse(_ requests: [CritiqueRequested], _ prompts: [[Int32]],
+    private func generateAfterResponse(_ requests: [CritiqueRequested], _ plans: [PRMFormat.DecodingPlan],
                                        _ options: SamplingOptions) throws -> [String] {
-        let generated = try model.generate(prompts: prompts, options: options)
+        let generated = try model.generate(prompts: plans.map(\.prompt), options: options)
         return zip(requests, generated).map { request, g in
             var tokens = g.tokens
             if tokens.last == format.eos { tokens.removeLast() }
-            let text = format.tokenizer.decode(Array(tokens.prefix(format.generationBudget(steps: request.steps.count))))
-            return finalScore == .aggregated ? Self.reaggregated(text, steps: request.steps.count) : text
+            return format.tokenizer.decode(Array(tokens.prefix(format.generationBudget(steps: request.steps.count))))
         }
     }
 
     /// Each step's critique right after the step: the guide feeds the next part when a critique
     /// line ends, and "Final score: " after the answer's (or ends there when the final score is
     /// aggregated). The text is the chain rebuilt from the generated critiques.
-    private func generateInterleaved(_ requests: [CritiqueRequested], _ prompts: [[Int32]],
+    private func generateInterleaved(_ requests: [CritiqueRequested], _ plans: [PRMFormat.DecodingPlan],
                                      _ options: SamplingOptions) throws -> [String] {
-        let plans = requests.map(plan)
         var part = [Int](repeating: 0, count: requests.count)
         var current = [[Int32]](repeating: [], count: requests.count)
         var lines = [[String]](repeating: [], count: requests.count)
         var overlong = [Bool](repeating: false, count: requests.count)
         let tokenizer = format.tokenizer, budget = format.partBudget, lineBreaks = format.lineBreaks
         let aggregated = finalScore == .aggregated
-        _ = try model.generate(prompts: prompts, options: options) { s, token in
+        _ = try model.generate(prompts: plans.map(\.prompt), options: options) { s, token in
             current[s].append(token)
             if current[s].count > budget { overlong[s] = true; return .finish }
             guard lineBreaks.contains(token) else { return .proceed }
@@ -168,30 +167,21 @@ public final class PRMCritic: CriticBackend, @unchecked Sendable {
                 lines[s].append(tokenizer.decode(tail) + (overlong[s] ? " …(critique over \(budget) tokens)" : ""))
             }
             let steps = requests[s].steps.count
-            var out: [String] = []
-            for (j, line) in lines[s].enumerated() {
-                if j < steps { out.append("Step \(j + 1): " + line) }
-                else if j == steps { out.append("Answer: " + line) }
-                else if !aggregated { out.append("Final score: " + line) }
-            }
-            let text = out.joined(separator: "\n")
-            return aggregated ? Self.reaggregated(text, steps: steps) : text
+            return lines[s].enumerated().map { j, line in
+                j < steps ? "Step \(j + 1): " + line : (j == steps ? "Answer: " : "Final score: ") + line
+            }.joined(separator: "\n")
         }
     }
 
-    /// A chain text whose "Final score:" line is replaced by the aggregation of its verdicts; text
-    /// that does not parse up to the answer is returned as it is (and fails to parse).
-    static func reaggregated(_ text: String, steps: Int) -> String {
-        let lines = text.split(whereSeparator: \.isNewline).map(String.init)
+    /// The text without its "Final score:" lines.
+    static func withoutFinalLine(_ text: String) -> String {
+        text.split(whereSeparator: \.isNewline).map(String.init)
             .filter { !$0.trimmingCharacters(in: .whitespaces).lowercased().hasPrefix("final score:") }
-        let body = lines.joined(separator: "\n")
-        guard let chain = try? CritiqueChainParser(expectedSteps: steps).parse(body + "\nFinal score: 0") else { return text }
-        return body + "\nFinal score: " + CritiqueChain.format(aggregated(chain).finalScore)
+            .joined(separator: "\n")
     }
 
     /// The chain with its final score replaced by the aggregation of its verdicts (``FinalScore/aggregated``).
     public static func aggregated(_ chain: CritiqueChain) -> CritiqueChain {
-        guard !chain.stepVerdicts.isEmpty || chain.answerVerdict.critique != "scalar reward model" else { return chain }
         var final = CritiqueChain.aggregateFinalScore(stepScores: chain.stepVerdicts.map(\.score),
                                                       answerScore: chain.answerVerdict.score)
         if chain.answerVerdict.critique.lowercased().hasPrefix("format gate") { final = min(final, chain.answerVerdict.score) }

@@ -103,17 +103,29 @@ public struct PRMFormat: Sendable {
         promptTokens(profile: request.profile, question: request.question, steps: request.steps, answer: request.answer)
     }
 
-    /// Tokens a request's sequence holds before anything is generated: the prompt, plus every
-    /// fed part when interleaved.
-    public func fedTokenCount(_ request: CritiqueRequested) -> Int {
+    /// How a request is decoded: the prompt, and for the interleaved layout what is fed after each
+    /// generated critique line (the next part with `<|critique|>`, then "Final score: ").
+    public struct DecodingPlan: Sendable {
+        public var prompt: [Int32]
+        public var feeds: [[Int32]]
+        public var finalLead: [Int32]
+        /// Tokens the sequence holds before anything is generated.
+        public var fedCount: Int { prompt.count + feeds.map(\.count).reduce(0, +) + finalLead.count }
+    }
+
+    public func decodingPlan(_ request: CritiqueRequested) -> DecodingPlan {
         switch layout {
-        case .afterResponse: return promptTokens(request).count
+        case .afterResponse: return DecodingPlan(prompt: promptTokens(request), feeds: [], finalLead: [])
         case .interleaved:
-            let plan = interleavedPlan(profile: request.profile, question: request.question, steps: request.steps,
-                                       answer: request.answer)
-            return plan.prompt.count + plan.feeds.map(\.count).reduce(0, +) + plan.finalLead.count
+            let p = interleavedPlan(profile: request.profile, question: request.question, steps: request.steps,
+                                    answer: request.answer)
+            return DecodingPlan(prompt: p.prompt, feeds: p.feeds, finalLead: p.finalLead)
         }
     }
+
+    /// Tokens a request's sequence holds before anything is generated: the prompt, plus every
+    /// fed part when interleaved.
+    public func fedTokenCount(_ request: CritiqueRequested) -> Int { decodingPlan(request).fedCount }
 
     /// Prompt + target + eos, and the loss mask (true on target and eos tokens).
     public func trainingSequence(_ example: PRMExample) -> (tokens: [Int32], mask: [Bool]) {

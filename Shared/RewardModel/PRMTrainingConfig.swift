@@ -105,6 +105,11 @@ public struct PRMTrainingConfig: Codable, Equatable, Sendable {
         return PRMTarget(rawValue: raw)
     }
 
+    /// The jsonb `@>` filter on `checkpoints.config` that selects the checkpoints of a target.
+    public static func checkpointFilter(target: PRMTarget) -> String {
+        "{\"training\":{\"target\":\"\(target.rawValue)\"}}"
+    }
+
     /// The layout a stored checkpoint's config names; `after_response` when it names none.
     public static func layout(inConfigJSON json: String) -> PRMLayout {
         guard let object = try? JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any],
