@@ -6,6 +6,7 @@ import Foundation
 import Resilience
 import OracleJudge
 import RewardModel
+import ServiceRuntime
 import Store
 
 /// Loading the annotated queries and building the labelled PRM corpus, shared by the commands.
@@ -69,18 +70,7 @@ enum CriticData {
     /// error that says retrying may help, e.g. a database connection lost to a server restart: a
     /// finished training run must not be lost to one dropped connection.
     static func retrying<T>(_ what: String, _ body: () async throws -> T) async throws -> T {
-        let backoff = Backoff(initial: .milliseconds(500), maximum: .seconds(10))
-        var attempt = 0
-        while true {
-            do {
-                return try await body()
-            } catch let error as any RetriableError where error.isRetriable && attempt < 4 {
-                attempt += 1
-                let delay = backoff.delay(attempt: attempt)
-                print("critic: \(what) failed (\(error)); trying again in \(delay) (attempt \(attempt + 1) of 5)")
-                try await Task.sleep(for: delay)
-            }
-        }
+        try await ServiceRuntime.retrying(what, log: { print("critic: \($0)") }, body)
     }
 
     /// Progress lines reach a log file as they are printed, not when a buffer fills.

@@ -89,11 +89,15 @@ struct RefreshCommand: AsyncParsableCommand {
         bar.finish()
         let step = current.step + result.steps
         let run = current.runID ?? current.checkpointID
-        let checkpointID = "\(run)-refresh-\(step)"
         var metrics = result.metrics
         metrics["refresh_samples"] = Double(fresh.count)
         let bytes = result.model.checkpointBytes(tokenizer: tokenizer, metadata: ["run_id": run, "target": config.target.rawValue,
                                                                                   "parent": current.checkpointID])
+        // Two refreshes of one parent (two policy runs side by side) learn from different samples:
+        // the weights' fingerprint keeps their ids apart, and the same refresh again keeps its id.
+        var fingerprint: UInt64 = 0xCBF2_9CE4_8422_2325
+        for b in bytes { fingerprint = (fingerprint ^ UInt64(b)) &* 0x100_0000_01B3 }
+        let checkpointID = "\(run)-refresh-\(step)-\(String(fingerprint, radix: 16).prefix(8))"
         let record = CheckpointRecord(checkpointID: checkpointID, modelKind: "prm", runID: run, step: step,
                                       parentCheckpointID: current.checkpointID,
                                       configJSON: TrainCommand.checkpointConfig(config: config, model: result.model.config, metrics: metrics),

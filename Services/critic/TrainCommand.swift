@@ -166,22 +166,8 @@ struct TrainCommand: AsyncParsableCommand {
     /// Publishes `checkpoint_published` (kind prm, algorithm prm_sft) for a stored checkpoint.
     static func announce(_ record: CheckpointRecord, metrics: [String: Double], database: Database,
                          options: ServiceOptions) async throws {
-        let logger = Logger(label: "critic-train")
-        let bus = try KafkaBus(configuration: options.kafkaConfiguration(), logger: logger)
-        let topic = options.topic(.checkpoints, flag: nil)
-        try await bus.createTopic(topic, partitions: options.topicPartitions)
-        let id = record.checkpointID
-        guard let sha = try await database.withConnection({ try CheckpointRepository($0).sha256(of: id) }) else {
-            throw ValidationError("checkpoint \(id) vanished after saving")
-        }
-        let payload = CheckpointPublished(checkpointID: record.checkpointID, modelKind: .prm, runID: record.runID ?? "",
-                                          step: Int64(record.step), algorithm: .prmSFT, sha256: sha,
-                                          sizeBytes: Int64(record.safetensors.count), metrics: metrics.filter { $0.value.isFinite })
-        let envelope = EventEnvelope(payload: payload, producer: "critic-train",
-                                     eventID: DerivedEventID.make(fromName: record.checkpointID, purpose: .checkpoint))
-        try await bus.send([OutgoingMessage(topic: topic, key: record.runID ?? record.checkpointID,
-                                            value: try EventCodec().encode(envelope))])
-        _ = await bus.flush(timeout: .seconds(10))
+        try await CheckpointAnnouncement.announce(record, kind: .prm, algorithm: .prmSFT, metrics: metrics, database: database,
+                                                  options: options, producer: "critic-train")
     }
 }
 

@@ -214,6 +214,17 @@ public final class Transformer {
         }
     }
 
+    /// Adds the gradient of Σ w·(−log p(target)) over the last `forward`'s positions, with these
+    /// weights instead of the batch's. A policy-gradient step uses it: the forward gives each
+    /// token's log-probability ℓ, the loss's derivative ∂L/∂ℓ follows from it, and weights
+    /// w = −∂L/∂ℓ make this the gradient of L.
+    public func backward(weights: [Float]) {
+        guard let batch = lastBatch else { preconditionFailure("backward(weights:) needs a forward() first") }
+        precondition(weights.count == batch.weights.count, "one weight per position of the last forward")
+        lastBatch = (batch.inputs, batch.targets, weights)
+        backward()
+    }
+
     // MARK: - Update
 
     /// Clips the gradient norm (when `maxGradientNorm > 0`), then applies one AdamW step with
@@ -242,6 +253,20 @@ public final class Transformer {
 
     /// log p(target) per position of the last forward, (B,T); 0 where there was no target.
     public var tokenLogProbs: [Float] { tokenLosses.map { $0 == 0 ? 0 : -$0 } }
+
+    /// Entropy of the predicted next-token distribution, −Σ p log p, per position of the last
+    /// forward, (B,T); 0 where there was no target.
+    public var tokenEntropies: [Float] {
+        guard let a = acts, let batch = lastBatch else { return [] }
+        let V = config.vocabularySize
+        return (0..<(a.B * a.T)).map { i in
+            guard batch.targets[i] >= 0 else { return 0 }
+            let p = a.probs.data + i * V
+            var h: Float = 0
+            for j in 0..<V where p[j] > 0 { h -= p[j] * logf(p[j]) }
+            return h
+        }
+    }
 
     // MARK: - Activations
 

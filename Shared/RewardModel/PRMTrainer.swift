@@ -84,7 +84,7 @@ public final class PRMTrainer {
         var rng = SeededGenerator(seed: config.seed ^ 0xDA7A)
         let lengths = sequences.map(\.tokens.count)
         let plans = (1...config.epochs).map { _ in
-            Self.lengthBuckets(Array(sequences.indices.shuffled(using: &rng).prefix(perEpoch)), lengths: lengths,
+            LengthBuckets.plan(Array(sequences.indices.shuffled(using: &rng).prefix(perEpoch)), lengths: lengths,
                                batchSize: config.batchSize, contextPlusOne: T + 1, rng: &rng)
         }
         let totalSteps = plans.map(\.count).reduce(0, +)
@@ -100,7 +100,7 @@ public final class PRMTrainer {
         for epoch in 1...config.epochs {
             for batch in plans[epoch - 1] {
                 let t0 = Date()
-                let tokenBatch = Self.fixedBatch(batch.items.map { sequences[$0] }, length: batch.length, pad: pad)
+                let tokenBatch = LengthBuckets.paddedBatch(batch.items.map { sequences[$0] }, length: batch.length, pad: pad)
                 let loss = try model.forward(tokenBatch)
                 model.zeroGradients()
                 model.backward()
@@ -139,49 +139,10 @@ public final class PRMTrainer {
                       tokensPerSecond: metrics["tokens_per_s"]!, droppedTooLong: dropped, metrics: metrics)
     }
 
-    /// Batches of similar length, each padded to its length bucket (a multiple of ``bucketTokens``).
-    /// Batches of one bucket run in runs of up to 32, the runs shuffled: the model reallocates its
-    /// activations only when the shape changes, so about once per run instead of every step.
-    static func lengthBuckets(_ order: [Int], lengths: [Int], batchSize: Int, contextPlusOne: Int,
-                              rng: inout SeededGenerator) -> [(items: [Int], length: Int)] {
-        var byBucket: [Int: [Int]] = [:]
-        for i in order { byBucket[bucket(lengths[i], limit: contextPlusOne), default: []].append(i) }
-        var runs: [[(items: [Int], length: Int)]] = []
-        for (length, members) in byBucket.sorted(by: { $0.key < $1.key }) {
-            var batches: [(items: [Int], length: Int)] = []
-            var i = 0
-            while i + batchSize <= members.count {
-                batches.append((Array(members[i..<(i + batchSize)]), length))
-                i += batchSize
-            }
-            var r = 0
-            while r < batches.count {
-                runs.append(Array(batches[r..<min(batches.count, r + 32)]))
-                r += 32
-            }
-        }
-        runs.shuffle(using: &rng)
-        return runs.flatMap { $0 }
-    }
-
-    /// Tokens per length bucket. Default: 128
-    static let bucketTokens = 128
-
-    static func bucket(_ length: Int, limit: Int) -> Int {
-        min(limit, (length + bucketTokens - 1) / bucketTokens * bucketTokens)
-    }
-
     /// At most `n` items spread evenly over `items` (so every kind of example is represented).
     static func spread<T>(_ items: [T], _ n: Int) -> [T] {
         guard items.count > n, n > 0 else { return n > 0 ? items : [] }
         return (0..<n).map { items[$0 * items.count / n] }
-    }
-
-    /// A batch whose sequences are padded (untrained) to `length` tokens.
-    static func fixedBatch(_ items: [(tokens: [Int32], mask: [Bool])], length: Int, pad: Int32) -> TokenBatch {
-        TokenBatch(sequences: items.map { $0.tokens + [Int32](repeating: pad, count: max(0, length - $0.tokens.count)) },
-                   lossMasks: items.map { $0.mask + [Bool](repeating: false, count: max(0, length - $0.mask.count)) },
-                   padToken: pad)
     }
 
     /// Mean loss per target token over sequences (forward passes only).

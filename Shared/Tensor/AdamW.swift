@@ -18,6 +18,16 @@ public final class AdamW {
         self.v = Tensor(shape: [parameterCount])
     }
 
+    /// Puts back a saved state (a checkpoint's step count and moments), so training resumes
+    /// exactly where it stopped. `m` and `v` must have the optimizer's length.
+    public func restore(stepCount: Int, m firstMoment: [Float], v secondMoment: [Float]) {
+        precondition(stepCount >= 0 && firstMoment.count == m.count && secondMoment.count == v.count,
+                     "the saved optimizer state does not fit this optimizer")
+        self.stepCount = stepCount
+        firstMoment.withUnsafeBufferPointer { m.data.update(from: $0.baseAddress!, count: m.count) }
+        secondMoment.withUnsafeBufferPointer { v.data.update(from: $0.baseAddress!, count: v.count) }
+    }
+
     /// One update of `params` from `grads`.
     ///
     /// - Parameter decayRanges: element ranges of `params` that get weight decay (the matrices;

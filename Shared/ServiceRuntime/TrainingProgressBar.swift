@@ -1,25 +1,24 @@
 import Foundation
-import RewardModel
 
-/// The training progress bar on stdout: step, loss, tokens/s and ETA; redrawn in place on a
-/// terminal at most 4 times a second, a plain line every 10 s otherwise.
-final class TrainingProgressBar {
+/// A training progress bar on stdout: step, the caller's figures and the ETA; redrawn in place on
+/// a terminal at most 4 times a second, a plain line every 10 s otherwise (a log file).
+public final class TrainingProgressBar {
     private let label: String
     private let isTerminal = isatty(STDOUT_FILENO) == 1
     private var lastDraw = Date.distantPast
     private var drawn = false
 
-    init(label: String) { self.label = label }
+    public init(label: String) { self.label = label }
 
-    func update(_ p: PRMTrainer.Progress) {
+    /// Draws step `step` of `total` with `figures` (e.g. "loss 0.41 | 8800 tok/s").
+    public func update(step: Int, total: Int, figures: String, etaSeconds: Double) {
         let now = Date()
-        let last = p.step == p.totalSteps
+        let last = step == total
         guard last || now.timeIntervalSince(lastDraw) >= (isTerminal ? 0.25 : 10) else { return }
         lastDraw = now
-        let width = 24, filled = p.totalSteps == 0 ? width : width * p.step / p.totalSteps
+        let width = 24, filled = total <= 0 ? width : width * min(step, total) / total
         let bar = String(repeating: "=", count: filled) + String(repeating: " ", count: width - filled)
-        let line = String(format: "%@: epoch %d step %d/%d [%@] loss %.4f | %.0f tok/s | ETA %@", label, p.epoch, p.step,
-                          p.totalSteps, bar, p.loss, p.tokensPerSecond, Self.duration(p.etaSeconds))
+        let line = "\(label): step \(step)/\(total) [\(bar)] \(figures) | ETA \(Self.duration(etaSeconds))"
         if isTerminal {
             print("\r" + line + "   ", terminator: "")
             fflush(stdout)
@@ -30,14 +29,14 @@ final class TrainingProgressBar {
     }
 
     /// Ends the in-place line before other output.
-    func interrupt() {
+    public func interrupt() {
         if drawn { print("") }
         drawn = false
     }
 
-    func finish() { interrupt() }
+    public func finish() { interrupt() }
 
-    static func duration(_ s: Double) -> String {
+    public static func duration(_ s: Double) -> String {
         guard s.isFinite, s >= 0 else { return "-" }
         let t = Int(s.rounded())
         return t >= 3600 ? String(format: "%dh%02dm", t / 3600, t % 3600 / 60) : String(format: "%dm%02ds", t / 60, t % 60)
