@@ -5,7 +5,7 @@ SHELL := /bin/bash
 ENV := source Compose/local/env.sh
 SWIFT_FLAGS ?= -c release
 
-.PHONY: run test build stack-up stack-down stack-status bench-bus bench-store bench-lm bench-critic clean
+.PHONY: run test build stack-up stack-down stack-status bench-bus bench-store bench-lm bench-critic bench-trainer experiment clean
 
 stack-up:
 	Compose/local/stack.sh up
@@ -29,7 +29,7 @@ run: build
 # keeps a core busy while it generates, so also on their own. Then the other unit and integration
 # tests; then the end-to-end tests, which start service processes, kill the broker and crash
 # PostgreSQL, so they run on their own and one at a time.
-COMPUTE_TESTS := TensorTests|LanguageModelTests|DeepPrefTests|DeepPrefFormatsTests|CouncilTests|OracleJudgeTests|RewardModelTests
+COMPUTE_TESTS := TensorTests|LanguageModelTests|DeepPrefTests|DeepPrefFormatsTests|CouncilTests|OracleJudgeTests|RewardModelTests|PolicyTrainingTests
 LLM_SERVER_TESTS := LLMServerTests
 
 test: stack-up
@@ -54,6 +54,18 @@ CRITIC_BACKEND ?= prm
 CRITIC_REQUESTS ?= 600
 bench-critic: build
 	$(ENV); "$$(swift build $(SWIFT_FLAGS) --show-bin-path)/critic" bench --backend $(CRITIC_BACKEND) --requests $(CRITIC_REQUESTS)
+
+# RL steps of the default policy configuration against critic replicas over Kafka (the prm backend
+# needs a trained PRM; TRAINER_CRITIC=oracle needs none).
+TRAINER_CRITIC ?= prm
+bench-trainer: build
+	$(ENV); "$$(swift build $(SWIFT_FLAGS) --show-bin-path)/policy-trainer" bench --critic-backend $(TRAINER_CRITIC)
+
+# The policy study: SFT vs GRPO vs CDPA (both variants), 3 seeds, fine and coarse rewards, critiques
+# from the PRM over Kafka. EXPERIMENT_ARGS passes options, e.g. EXPERIMENT_ARGS="--steps 40".
+EXPERIMENT_ARGS ?=
+experiment: build
+	$(ENV); "$$(swift build $(SWIFT_FLAGS) --show-bin-path)/cdra" experiment $(EXPERIMENT_ARGS)
 
 bench-lm: stack-up
 	Compose/local/bench-lm.sh

@@ -26,6 +26,7 @@ let package = Package(
         .executable(name: "council-generator", targets: ["CouncilGenerator"]),
         .executable(name: "critic", targets: ["CriticService"]),
         .executable(name: "lm", targets: ["lm"]),
+        .executable(name: "policy-trainer", targets: ["PolicyTrainerService"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -71,6 +72,9 @@ let package = Package(
                     "LanguageModel", "Tensor", "Critique", "OracleJudge", "DeepPref", "Events", "Resilience",
                 ], path: "Shared/RewardModel", swiftSettings: computeSettings),
         .target(name: "PolicyOptimization", path: "Shared/PolicyOptimization", swiftSettings: swiftSettings),
+        .target(name: "PolicyTraining", dependencies: [
+                    "PolicyOptimization", "LanguageModel", "Tensor", "Critique", "OracleJudge", "DeepPref", "Events",
+                ], path: "Shared/PolicyTraining", swiftSettings: computeSettings),
         .target(name: "Bus", dependencies: [
                     "CRdKafka", "Events", "Resilience", "Settings", .product(name: "Logging", package: "swift-log"),
                 ], path: "Shared/Bus", swiftSettings: swiftSettings, linkerSettings: rdkafkaRunpath),
@@ -106,6 +110,12 @@ let package = Package(
                     .product(name: "Metrics", package: "swift-metrics"),
                     .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 ], path: "Services/critic", swiftSettings: swiftSettings),
+        .executableTarget(name: "PolicyTrainerService", dependencies: [
+                    "PolicyTraining", "PolicyOptimization", "ServiceRuntime", "Bus", "Store", "Events", "Critique", "DeepPref",
+                    "LanguageModel", "OracleJudge", "Resilience", "Settings", "Tensor",
+                    .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                    .product(name: "Logging", package: "swift-log"),
+                ], path: "Services/policy-trainer", swiftSettings: swiftSettings),
         .executableTarget(name: "lm", dependencies: [
                     "LanguageModel", "Tensor",
                     .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -159,6 +169,10 @@ let package = Package(
                         "Events", "Resilience",
                     ], swiftSettings: swiftSettings),
         .testTarget(name: "PolicyOptimizationTests", dependencies: ["PolicyOptimization"], swiftSettings: swiftSettings),
+        .testTarget(name: "PolicyTrainingTests", dependencies: [
+                        "PolicyTraining", "PolicyOptimization", "LanguageModel", "Tensor", "Critique", "OracleJudge", "DeepPref",
+                        "DeepPrefTesting", "Events",
+                    ], swiftSettings: swiftSettings),
         .testTarget(name: "ResilienceTests", dependencies: ["Resilience"], swiftSettings: swiftSettings),
         .testTarget(name: "SettingsTests", dependencies: ["Settings"], swiftSettings: swiftSettings),
         .testTarget(name: "BusTests", dependencies: [
@@ -175,7 +189,7 @@ let package = Package(
                         .product(name: "ArgumentParser", package: "swift-argument-parser"),
                     ], swiftSettings: swiftSettings),
         .testTarget(name: "EndToEndTests", dependencies: [
-                        "ServiceRuntime", "Bus", "Store", "Events", "EventsTesting", "DeepPref",
+                        "ServiceRuntime", "Bus", "Store", "Events", "EventsTesting", "DeepPref", "DeepPrefTesting",
                     ], swiftSettings: swiftSettings),
     ]
 )
