@@ -54,11 +54,10 @@ struct RefreshCommand: AsyncParsableCommand {
         guard !responses.isEmpty else {
             throw ValidationError("no responses with origin '\(origin)'\(policyCheckpoint.map { " of checkpoint \($0)" } ?? "") to learn from")
         }
-        let items = try await database.withConnection { connection in
+        let byQuery = try await database.withConnection { connection in
             try AnnotationRepository(connection).annotatedQueries(backend: CriticData.annotationBackend,
-                                                                  queryIDs: Array(Set(responses.map(\.queryID))))
+                                                                  byID: Array(Set(responses.map(\.queryID))))
         }
-        let byQuery = Dictionary(items.map { ($0.query.queryID, $0) }, uniquingKeysWith: { a, _ in a })
         let corpus = PRMCorpus(pack: try KnowledgePack.builtin())
         var fresh: [PRMExample] = []
         var labels: [(produced: CritiqueProduced, sourceEventID: UUID?)] = []
@@ -95,9 +94,7 @@ struct RefreshCommand: AsyncParsableCommand {
                                                                                   "parent": current.checkpointID])
         // Two refreshes of one parent (two policy runs side by side) learn from different samples:
         // the weights' fingerprint keeps their ids apart, and the same refresh again keeps its id.
-        var fingerprint: UInt64 = 0xCBF2_9CE4_8422_2325
-        for b in bytes { fingerprint = (fingerprint ^ UInt64(b)) &* 0x100_0000_01B3 }
-        let checkpointID = "\(run)-refresh-\(step)-\(String(fingerprint, radix: 16).prefix(8))"
+        let checkpointID = "\(run)-refresh-\(step)-\(FNV1a.hex(bytes).prefix(8))"
         let record = CheckpointRecord(checkpointID: checkpointID, modelKind: "prm", runID: run, step: step,
                                       parentCheckpointID: current.checkpointID,
                                       configJSON: TrainCommand.checkpointConfig(config: config, model: result.model.config, metrics: metrics),

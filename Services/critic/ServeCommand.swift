@@ -62,10 +62,9 @@ struct ServeCommand: AsyncParsableCommand {
             var factory = factory
             let database = context.database
             factory.annotationLookup = { queryIDs in
-                let items = try await database.withConnection { connection in
-                    try AnnotationRepository(connection).annotatedQueries(backend: CriticData.annotationBackend, queryIDs: queryIDs)
+                try await database.withConnection { connection in
+                    try AnnotationRepository(connection).annotatedQueries(backend: CriticData.annotationBackend, byID: queryIDs)
                 }
-                return Dictionary(items.map { ($0.query.queryID, $0) }, uniquingKeysWith: { first, _ in first })
             }
             let backends = CriticBackends(factory: factory, database: context.database, logger: context.logger)
             try await backends.refresh()

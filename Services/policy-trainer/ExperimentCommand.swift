@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import PolicyOptimization
 import PolicyTraining
 import ServiceRuntime
 import Store
@@ -43,7 +44,7 @@ struct ExperimentCommand: AsyncParsableCommand {
             guard let r = RewardSetting(rawValue: String(name)) else { throw ValidationError("unknown reward setting '\(name)'") }
             return r
         }
-        for m in methodList where AdvantageEstimatorName.valid(m) == false {
+        for m in methodList where AdvantageEstimator(name: m) == nil {
             throw ValidationError("unknown method '\(m)' (grpo, cdpa, cdpa-step)")
         }
         guard seedCount >= 1, parallel >= 1 else { throw ValidationError("--seed-count and --parallel must be positive") }
@@ -102,7 +103,7 @@ struct ExperimentCommand: AsyncParsableCommand {
                 print(String(format: "experiment %@: %@ %@ (%d/%d runs, %.0f s elapsed, ETA %@)", study, entry.0.id,
                              status == 0 ? "done" : status == TrainCommand.stoppedByGuard ? "stopped by the guard" : "FAILED",
                              done, total, elapsed,
-                             TrainingProgressBar.duration(elapsed / Double(done) * Double(total - done) / Double(parallel) * Double(min(parallel, max(1, total - done))))))
+                             TrainingProgressBar.duration(elapsed / Double(done) * Double(total - done))))
             }
         }
         guard failures.isEmpty else { throw TrainerFailure("experiment \(study): \(failures.count) run(s) failed:\n" + failures.joined(separator: "\n")) }
@@ -204,8 +205,4 @@ struct ExperimentCommand: AsyncParsableCommand {
         add("--max-refreshes", p.maxRefreshes)
         return a
     }
-}
-
-enum AdvantageEstimatorName {
-    static func valid(_ name: String) -> Bool { ["grpo", "cdpa", "cdpa-step"].contains(name) }
 }

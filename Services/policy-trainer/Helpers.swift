@@ -12,10 +12,9 @@ import Tensor
 enum OracleCriticBackend {
     static func make(database: Database) -> OracleCritic {
         OracleCritic(pack: try! KnowledgePack.builtin()) { queryIDs in
-            let items = try await database.withConnection { connection in
-                try AnnotationRepository(connection).annotatedQueries(backend: PolicyData.annotationBackend, queryIDs: queryIDs)
+            try await database.withConnection { connection in
+                try AnnotationRepository(connection).annotatedQueries(backend: PolicyData.annotationBackend, byID: queryIDs)
             }
-            return Dictionary(items.map { ($0.query.queryID, $0) }, uniquingKeysWith: { first, _ in first })
         }
     }
 }

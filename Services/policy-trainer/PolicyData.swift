@@ -25,9 +25,7 @@ enum PolicyData {
         encoder.outputFormatting = [.sortedKeys]
         var text = String(decoding: try! encoder.encode(config.warmStart), as: UTF8.self)
         text += "|\(train.count)|\(train.first?.query.queryID ?? "")|\(train.last?.query.queryID ?? "")"
-        var h: UInt64 = 0xCBF2_9CE4_8422_2325
-        for b in text.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01B3 }
-        return "policy-sft-" + String(h, radix: 16)
+        return "policy-sft-" + FNV1a.hex(text.utf8)
     }
 
     /// The stored config JSON of a policy checkpoint.

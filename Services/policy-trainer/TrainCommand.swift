@@ -94,14 +94,12 @@ final class PolicyRun {
     let database: Database
     let options: ServiceOptions
     let announce: Bool
-    let tokenizer: Tokenizer
 
-    init(run: String, config: PolicyTrainingConfig, trainer: PolicyRLTrainer, tokenizer: Tokenizer, database: Database,
+    init(run: String, config: PolicyTrainingConfig, trainer: PolicyRLTrainer, database: Database,
          options: ServiceOptions, announce: Bool) {
         self.run = run
         self.config = config
         self.trainer = trainer
-        self.tokenizer = tokenizer
         self.database = database
         self.options = options
         self.announce = announce
@@ -159,7 +157,7 @@ final class PolicyRun {
         let trainer = try PolicyRLTrainer(config: config, runID: run, tokenizer: tokenizer, policy: policy,
                                           reference: warm.checkpoint.model, optimizer: optimizer, state: state,
                                           trainItems: train, evalItems: validation, pack: pack)
-        return PolicyRun(run: run, config: config, trainer: trainer, tokenizer: tokenizer, database: database,
+        return PolicyRun(run: run, config: config, trainer: trainer, database: database,
                          options: options, announce: announce)
     }
 
@@ -248,7 +246,7 @@ final class PolicyRun {
     func checkpoint(metrics: [String: Double]) async throws {
         let step = trainer.state.step
         let id = trainer.checkpointID(step: step)
-        let bytes = trainer.policy.checkpointBytes(tokenizer: tokenizer, metadata: ["run_id": run, "step": "\(step)",
+        let bytes = trainer.policy.checkpointBytes(tokenizer: trainer.format.tokenizer, metadata: ["run_id": run, "step": "\(step)",
                                                                                      "algorithm": algorithm.rawValue])
         let record = CheckpointRecord(checkpointID: id, modelKind: "policy", runID: run, step: step,
                                       parentCheckpointID: trainer.state.warmStartID,

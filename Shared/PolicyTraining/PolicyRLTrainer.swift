@@ -119,7 +119,7 @@ public final class PolicyRLTrainer {
         var requests: [CritiqueRequested] = []
         for (j, g) in generated.enumerated() {
             let item = items[j / G]
-            var c = Candidate(index: j, item: item, tokens: g.tokens, text: format.text(g.tokens))
+            var c = Candidate(item: item, tokens: g.tokens, text: format.text(g.tokens))
             c.responseID = "\(runID)/\(s)/\(j)"
             if let parsed = ResponseLayout.parse(c.text), let parts = format.tokenParts(g.tokens), parts.steps == parsed.steps.count {
                 c.steps = parsed.steps
@@ -128,7 +128,7 @@ public final class PolicyRLTrainer {
                 if case let .rejected(reason) = oracle.gate.check(steps: parsed.steps, answer: parsed.answer) {
                     c.gated = reason
                 } else {
-                    let id = "\(c.responseID)#\(Self.fingerprint(c.text))"
+                    let id = "\(c.responseID)#\(FNV1a.hex(c.text.utf8))"
                     c.requestID = id
                     requests.append(CritiqueRequested(
                         requestID: id, queryID: item.query.queryID, profile: item.query.profile,
@@ -266,10 +266,9 @@ public final class PolicyRLTrainer {
         var scores: [Double] = [], verdicts: [JudgeVerdict] = [], recall: [Double] = [], valid = 0
         for (item, g) in zip(items, generated) {
             let text = format.text(g.tokens)
-            let parsed = ResponseLayout.parse(text) ?? (steps: [], answer: text)
-            let gated: Bool
-            if case .passed = oracle.gate.check(steps: parsed.steps, answer: parsed.answer) { gated = false } else { gated = true }
-            if !gated && ResponseLayout.parse(text) != nil { valid += 1 }
+            let layout = ResponseLayout.parse(text)
+            let parsed = layout ?? (steps: [], answer: text)
+            if layout != nil && oracle.gate.check(steps: parsed.steps, answer: parsed.answer).passed { valid += 1 }
             scores.append(oracle.critique(item, steps: parsed.steps, answer: parsed.answer).finalScore)
             verdicts.append(judge.verdict(query: item.query, annotation: item.annotation, response: parsed.answer))
             let hidden = Set(item.query.hiddenPreferences)
@@ -298,7 +297,6 @@ public final class PolicyRLTrainer {
     }
 
     struct Candidate {
-        var index: Int
         var item: AnnotatedQuery
         var tokens: [Int32]
         var text: String
@@ -351,13 +349,6 @@ public final class PolicyRLTrainer {
     }
 
     // MARK: - Helpers
-
-    /// FNV-1a of a response text, in hex: request ids name the exact response they ask about.
-    static func fingerprint(_ text: String) -> String {
-        var h: UInt64 = 0xCBF2_9CE4_8422_2325
-        for b in text.utf8 { h = (h ^ UInt64(b)) &* 0x100_0000_01B3 }
-        return String(h, radix: 16)
-    }
 
     static func seconds(_ d: Duration) -> Double {
         Double(d.components.seconds) + Double(d.components.attoseconds) / 1e18

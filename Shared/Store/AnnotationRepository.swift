@@ -51,6 +51,13 @@ public struct AnnotationRepository {
 
     /// Annotated queries by one backend, in query-id order: those of one split (every split
     /// when nil), or the listed queries. The query carries its profile, topic, ground truth and split.
+    /// The annotated queries among `queryIDs`, by query id (what a critic or a trainer looks up
+    /// for a batch of requests).
+    public func annotatedQueries(backend: String, byID queryIDs: [String]) throws -> [String: AnnotatedQuery] {
+        Dictionary(try annotatedQueries(backend: backend, queryIDs: queryIDs).map { ($0.query.queryID, $0) },
+                   uniquingKeysWith: { first, _ in first })
+    }
+
     public func annotatedQueries(backend: String, split: String? = nil, queryIDs: [String]? = nil,
                                  limit: Int? = nil) throws -> [AnnotatedQuery] {
         let result = try connection.execute(
