@@ -27,6 +27,7 @@ let package = Package(
         .executable(name: "critic", targets: ["CriticService"]),
         .executable(name: "lm", targets: ["lm"]),
         .executable(name: "policy-trainer", targets: ["PolicyTrainerService"]),
+        .executable(name: "evaluator", targets: ["EvaluatorService"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -81,6 +82,10 @@ let package = Package(
         .target(name: "Store", dependencies: [
                     "CLibPQ", "Events", "Resilience", "Settings", .product(name: "Logging", package: "swift-log"),
                 ], path: "Shared/Store", swiftSettings: swiftSettings),
+        // Critique round trips to the critic replicas over Kafka, for the trainer and the evaluator.
+        .target(name: "CriticClient", dependencies: [
+                    "Bus", "Events", "PolicyTraining", "Resilience", .product(name: "Logging", package: "swift-log"),
+                ], path: "Shared/CriticClient", swiftSettings: swiftSettings),
         .target(name: "ServiceRuntime", dependencies: [
                     "Bus", "Store", "Events", "Resilience", "Settings",
                     .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -111,11 +116,19 @@ let package = Package(
                     .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 ], path: "Services/critic", swiftSettings: swiftSettings),
         .executableTarget(name: "PolicyTrainerService", dependencies: [
-                    "PolicyTraining", "PolicyOptimization", "ServiceRuntime", "Bus", "Store", "Events", "Critique", "DeepPref",
+                    "PolicyTraining", "PolicyOptimization", "CriticClient", "ServiceRuntime", "Bus", "Store", "Events", "Critique", "DeepPref",
                     "LanguageModel", "OracleJudge", "Resilience", "Settings", "Tensor",
                     .product(name: "ArgumentParser", package: "swift-argument-parser"),
                     .product(name: "Logging", package: "swift-log"),
                 ], path: "Services/policy-trainer", swiftSettings: swiftSettings),
+        .executableTarget(name: "EvaluatorService", dependencies: [
+                    "PolicyTraining", "CriticClient", "ServiceRuntime", "Bus", "Store", "Events", "Critique", "DeepPref",
+                    "LanguageModel", "OracleJudge", "Resilience", "Settings", "Tensor",
+                    .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                    .product(name: "Logging", package: "swift-log"),
+                    .product(name: "Metrics", package: "swift-metrics"),
+                    .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                ], path: "Services/evaluator", swiftSettings: swiftSettings),
         .executableTarget(name: "lm", dependencies: [
                     "LanguageModel", "Tensor",
                     .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Bus
+import CriticClient
 import Foundation
 import Logging
 import PolicyTraining

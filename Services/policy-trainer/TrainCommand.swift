@@ -1,6 +1,7 @@
 import ArgumentParser
 import Bus
 import Critique
+import CriticClient
 import DeepPref
 import Events
 import Foundation

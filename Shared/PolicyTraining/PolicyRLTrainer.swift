@@ -256,35 +256,12 @@ public final class PolicyRLTrainer {
     static func evaluate(policy: Transformer, format: PolicyFormat, items: [AnnotatedQuery], config: PolicyTrainingConfig,
                          oracle: StepOracle, judge: BuiltinJudge) throws -> [String: Double] {
         guard !items.isEmpty else { return [:] }
-        let labels = Dictionary(oracle.pack.dimensions.map { d in
-            (d.name, [PhrasePattern(d.label), PhrasePattern(d.name.replacingOccurrences(of: "_", with: " "))])
-        }, uniquingKeysWith: { a, _ in a })
-        let prompts = items.map { format.promptTokens(profile: $0.query.profile, question: $0.query.question) }
-        let options = SamplingOptions(temperature: config.temperature, maxNewTokens: config.maxNewTokens,
-                                      stopTokens: [format.eos], seed: 0xE7A1)
-        let generated = try policy.generate(prompts: prompts, options: options)
-        var scores: [Double] = [], verdicts: [JudgeVerdict] = [], recall: [Double] = [], valid = 0
-        for (item, g) in zip(items, generated) {
-            let text = format.text(g.tokens)
-            let layout = ResponseLayout.parse(text)
-            let parsed = layout ?? (steps: [], answer: text)
-            if layout != nil && oracle.gate.check(steps: parsed.steps, answer: parsed.answer).passed { valid += 1 }
-            scores.append(oracle.critique(item, steps: parsed.steps, answer: parsed.answer).finalScore)
-            verdicts.append(judge.verdict(query: item.query, annotation: item.annotation, response: parsed.answer))
-            let hidden = Set(item.query.hiddenPreferences)
-            if !hidden.isEmpty {
-                // A hidden preference is recalled when a step names its dimension (label or name).
-                let steps = ScannedText(parsed.steps.joined(separator: "\n"))
-                let named = hidden.filter { d in labels[d]?.contains(where: steps.contains) ?? false }
-                recall.append(Double(named.count) / Double(hidden.count))
-            }
-        }
-        let metrics = JudgeMetrics(verdicts: verdicts)
+        let evaluation = PolicyEvaluation(format: format, oracle: oracle, judge: judge)
+        let sampling = PolicyEvaluation.Sampling(temperature: config.temperature, maxNewTokens: config.maxNewTokens)
+        let m = PolicyEvaluation.measures(try evaluation.run(policy: policy, items: items, sampling: sampling, batch: items.count))
         return [
-            "eval_oracle_score": scores.reduce(0, +) / Double(scores.count),
-            "eval_acc_pf": metrics.accPF, "eval_m_dm": metrics.mDM,
-            "eval_hidden_recall": recall.isEmpty ? 0 : recall.reduce(0, +) / Double(recall.count),
-            "eval_format_valid": Double(valid) / Double(items.count),
+            "eval_oracle_score": m["oracle_score"]!, "eval_acc_pf": m["acc_pf"]!, "eval_m_dm": m["m_dm"]!,
+            "eval_hidden_recall": m["hidden_pref_recall"]!, "eval_format_valid": m["format_valid"]!,
         ]
     }
 

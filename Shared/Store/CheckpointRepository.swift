@@ -90,6 +90,13 @@ public struct CheckpointRepository {
                                [.text(checkpointID)]).first?.string(0)
     }
 
+    /// The SHA-256 of a stored checkpoint's bytes as the server computes it now (not the stored
+    /// column), or nil when there is none with that id. Moves no weights to the client.
+    public func computedSHA256(of checkpointID: String) throws -> String? {
+        try connection.execute("SELECT encode(sha256(safetensors), 'hex') FROM checkpoints WHERE checkpoint_id = $1",
+                               [.text(checkpointID)]).first?.string(0)
+    }
+
     /// The model kind of a stored checkpoint (`policy` or `prm`), or nil when there is none with
     /// that id. Reads no weights.
     public func modelKind(of checkpointID: String) throws -> String? {

@@ -11,12 +11,14 @@ import Resilience
 /// re-send is never scored twice); after the last re-send the step fails with a message saying
 /// what is missing. Replies for ids this run is not waiting for, and second replies, are ignored
 /// and counted.
-final class KafkaCritiqueScorer: CritiqueScorer, @unchecked Sendable {
-    let bus: KafkaBus
-    let requestsTopic: String
-    let replyTopic: String
-    let timeout: Duration
-    let resends: Int
+public final class KafkaCritiqueScorer: CritiqueScorer, @unchecked Sendable {
+    public let bus: KafkaBus
+    public let requestsTopic: String
+    public let replyTopic: String
+    public let timeout: Duration
+    public let resends: Int
+    /// The `producer` of the request envelopes.
+    public let producer: String
     private let consumer: any MessageConsumer
     private let codec = EventCodec()
     private var reader: Task<Void, Never>?
@@ -34,8 +36,9 @@ final class KafkaCritiqueScorer: CritiqueScorer, @unchecked Sendable {
     }
     private let pending = Locked(Pending())
 
-    init(bus: KafkaBus, requestsTopic: String, replyTopic: String, group: String, partitions: Int,
-         timeout: Duration, resends: Int) async throws {
+    public init(bus: KafkaBus, requestsTopic: String, replyTopic: String, group: String, partitions: Int,
+                timeout: Duration, resends: Int, producer: String = "policy-trainer") async throws {
+        self.producer = producer
         self.bus = bus
         self.requestsTopic = requestsTopic
         self.replyTopic = replyTopic
@@ -76,9 +79,9 @@ final class KafkaCritiqueScorer: CritiqueScorer, @unchecked Sendable {
     }
 
     /// Replies seen that were not critique_produced events.
-    var undecodableReplies: Int { pending.current.undecodable }
+    public var undecodableReplies: Int { pending.current.undecodable }
 
-    func score(_ requests: [CritiqueRequested]) async throws -> ScoringReport {
+    public func score(_ requests: [CritiqueRequested]) async throws -> ScoringReport {
         let (startUnknown, startDuplicates) = pending.withLock { p -> (Int, Int) in
             p.previous = p.recent
             p.recent = []
@@ -98,7 +101,7 @@ final class KafkaCritiqueScorer: CritiqueScorer, @unchecked Sendable {
                 var r = r
                 r.replyTopic = replyTopic
                 return OutgoingMessage(topic: requestsTopic, key: Array(r.requestID.utf8),
-                                       value: try codec.encode(EventEnvelope(payload: r, producer: "policy-trainer")))
+                                       value: try codec.encode(EventEnvelope(payload: r, producer: producer)))
             }
             try await sendRetrying(messages)
             sendCount += 1
@@ -142,7 +145,7 @@ final class KafkaCritiqueScorer: CritiqueScorer, @unchecked Sendable {
         }
     }
 
-    func close() async {
+    public func close() async {
         reader?.cancel()
         await consumer.close()
     }
