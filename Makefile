@@ -5,7 +5,7 @@ SHELL := /bin/bash
 ENV := source Compose/local/env.sh
 SWIFT_FLAGS ?= -c release
 
-.PHONY: run test build stack-up stack-down stack-status bench-bus bench-store bench-lm bench-critic bench-trainer experiment clean
+.PHONY: run test compose-config build stack-up stack-down stack-status bench-bus bench-store bench-lm bench-critic bench-trainer experiment clean
 
 stack-up:
 	Compose/local/stack.sh up
@@ -32,7 +32,14 @@ run: build
 COMPUTE_TESTS := TensorTests|LanguageModelTests|DeepPrefTests|DeepPrefFormatsTests|CouncilTests|OracleJudgeTests|RewardModelTests|PolicyTrainingTests
 LLM_SERVER_TESTS := LLMServerTests
 
-test: stack-up
+# The Compose file, with .env substituted, as docker-compose 1.29 reads it. It only warns about a
+# variable .env does not set (and substitutes ""), so any output fails. env -i: Compose prefers
+# the caller's environment over .env, and Compose/local/env.sh exports CDRA_KAFKA_BROKERS.
+compose-config:
+	out="$$(env -i PATH="$$PATH" docker-compose --env-file Compose/.env -f Compose/compose.yaml config -q 2>&1)" \
+	  && [ -z "$$out" ] || { printf 'Compose/compose.yaml: %s\n' "$$out" >&2; exit 1; }
+
+test: compose-config stack-up
 	$(ENV); swift build $(SWIFT_FLAGS) --build-tests
 	$(ENV); swift test $(SWIFT_FLAGS) --skip-build --filter '$(COMPUTE_TESTS)'
 	$(ENV); swift test $(SWIFT_FLAGS) --skip-build --filter '$(LLM_SERVER_TESTS)'

@@ -201,6 +201,9 @@ let package = Package(
                         .product(name: "Metrics", package: "swift-metrics"),
                         .product(name: "ArgumentParser", package: "swift-argument-parser"),
                     ], swiftSettings: swiftSettings),
+        // Compose/compose.yaml and .env against the code's settings, Package.swift and the Dockerfile;
+        // CriticService for the critic's own variables (CriticOptions.environmentVariables).
+        .testTarget(name: "ComposeTests", dependencies: ["ServiceRuntime", "CriticService"], swiftSettings: swiftSettings),
         .testTarget(name: "EndToEndTests", dependencies: [
                         "ServiceRuntime", "Bus", "Store", "Events", "EventsTesting", "DeepPref", "DeepPrefTesting",
                     ], swiftSettings: swiftSettings),

@@ -19,6 +19,13 @@ public struct CriticOptions: ParsableArguments, Sendable {
         static let finalScore = "CDRA_CRITIC_FINAL_SCORE"
     }
 
+    /// Every environment variable read here (``ServiceOptions/environmentVariables`` lists the
+    /// service-wide ones). The accessors see only these, so a name left out here reads as unset;
+    /// `Tests/ComposeTests` compares what `compose.yaml` passes to the critic against it.
+    public static let environmentVariables = [
+        Variable.backend, Variable.maxBatch, Variable.maxWaitMs, Variable.threads, Variable.finalScore,
+    ]
+
     /// Used when neither a flag nor a variable is given.
     enum Defaults {
         static let backend = CriticBackendKind.prm
@@ -64,7 +71,8 @@ public struct CriticOptions: ParsableArguments, Sendable {
     var environmentCaptured = false
 
     var reader: EnvironmentReader {
-        EnvironmentReader(environmentCaptured ? capturedEnvironment : ServiceOptions.environment)
+        EnvironmentReader((environmentCaptured ? capturedEnvironment : ServiceOptions.environment)
+            .filter { Self.environmentVariables.contains($0.key) })
     }
 
     private func value(_ flag: String?, _ variable: String) -> String? {

@@ -74,6 +74,22 @@ public struct ServiceOptions: ParsableArguments, Sendable {
         public static let startupTimeoutSeconds = "CDRA_STARTUP_TIMEOUT_SECONDS"
     }
 
+    /// Every environment variable this type reads: the ``Variable`` names and the ``TopicSetting``
+    /// variables; besides these, any `CDRA_KAFKA_PROP_*` (``Variable/kafkaPropertyPrefix``).
+    /// The accessors see only these variables, so a name left out here reads as unset; the Compose
+    /// stack's check (`Tests/ComposeTests`) compares what `compose.yaml` passes against this list.
+    public static let environmentVariables: [String] = [
+        Variable.kafkaBrokers, Variable.kafkaClientID, Variable.kafkaSecurityProtocol, Variable.kafkaSASLMechanism,
+        Variable.kafkaSASLUsername, Variable.kafkaSASLPassword, Variable.kafkaSSLCALocation,
+        Variable.kafkaSessionTimeoutMs, Variable.kafkaHeartbeatIntervalMs, Variable.kafkaReplicationFactor,
+        Variable.databaseURL, Variable.databaseSSLMode, Variable.databaseSchema, Variable.databasePassword,
+        Variable.pgPassword, Variable.databasePoolSize, Variable.databaseConnectTimeout, Variable.topicPartitions,
+        Variable.httpHost, Variable.httpPort, Variable.logLevel, Variable.logFormat, Variable.maxEventBytes,
+        Variable.shutdownTimeoutSeconds, Variable.startupTimeoutSeconds,
+    ] + TopicSetting.allCases.map(\.variable)
+
+    private static let readVariables = Set(environmentVariables)
+
     /// Built-in defaults, used when neither a flag nor an environment variable is given.
     public enum Defaults {
         public static let kafkaBrokers = "127.0.0.1:19092"
@@ -197,8 +213,10 @@ public struct ServiceOptions: ParsableArguments, Sendable {
     /// The environment the accessors read: the snapshot from `validate()`, else the current one.
     var env: [String: String] { environmentCaptured ? capturedEnvironment : Self.environment }
 
-    /// The environment as the one reader sees it.
-    var reader: EnvironmentReader { EnvironmentReader(env) }
+    /// The environment as the one reader sees it: only the variables this type declares.
+    var reader: EnvironmentReader {
+        EnvironmentReader(env.filter { Self.readVariables.contains($0.key) || $0.key.hasPrefix(Variable.kafkaPropertyPrefix) })
+    }
 
     private func value(_ flag: String?, _ variable: String) -> String? {
         if let flag { return flag }
