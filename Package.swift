@@ -73,6 +73,8 @@ let package = Package(
                     "LanguageModel", "Tensor", "Critique", "OracleJudge", "DeepPref", "Events", "Resilience",
                 ], path: "Shared/RewardModel", swiftSettings: computeSettings),
         .target(name: "PolicyOptimization", path: "Shared/PolicyOptimization", swiftSettings: swiftSettings),
+        // The study report's HTML, SVG and Markdown (pure Swift; `cdra report` feeds it from Store).
+        .target(name: "Report", path: "Shared/Report", swiftSettings: swiftSettings),
         .target(name: "PolicyTraining", dependencies: [
                     "PolicyOptimization", "LanguageModel", "Tensor", "Critique", "OracleJudge", "DeepPref", "Events",
                 ], path: "Shared/PolicyTraining", swiftSettings: computeSettings),
@@ -98,7 +100,7 @@ let package = Package(
 
         // MARK: - Services
         .executableTarget(name: "cdra", dependencies: [
-                    "ServiceRuntime", "Bus", "Store", "Events", "DeepPref", "DeepPrefFormats", "Council", "Resilience",
+                    "ServiceRuntime", "Bus", "Store", "Events", "DeepPref", "DeepPrefFormats", "Council", "Resilience", "Report",
                     .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 ], path: "Services/cdra", swiftSettings: swiftSettings),
         .executableTarget(name: "CouncilGenerator", dependencies: [
@@ -182,6 +184,7 @@ let package = Package(
                         "Events", "Resilience",
                     ], swiftSettings: swiftSettings),
         .testTarget(name: "PolicyOptimizationTests", dependencies: ["PolicyOptimization"], swiftSettings: swiftSettings),
+        .testTarget(name: "ReportTests", dependencies: ["Report"], swiftSettings: swiftSettings),
         .testTarget(name: "PolicyTrainingTests", dependencies: [
                         "PolicyTraining", "PolicyOptimization", "LanguageModel", "Tensor", "Critique", "OracleJudge", "DeepPref",
                         "DeepPrefTesting", "Events",

