@@ -57,9 +57,11 @@ final class CheckpointEvaluator: @unchecked Sendable {
     func handle(_ batch: [DecodedEvent<CheckpointPublished>]) async throws {
         for event in batch where event.envelope.payload.modelKind == .policy {
             let announced = event.envelope.payload
+            // Checked before anything else, so a bad announcement is dead-lettered even when its splits are empty.
             let checkpoint = try await verified(announced.checkpointID, sha256: announced.sha256, event: event.envelope.eventID)
             for split in splits {
-                try await evaluate(checkpoint, split: split, sourceEventID: event.envelope.eventID, depth: 0)
+                try await evaluate(announced.checkpointID, loaded: checkpoint, split: split, sourceEventID: event.envelope.eventID,
+                                   depth: 0)
             }
         }
     }
@@ -72,10 +74,10 @@ final class CheckpointEvaluator: @unchecked Sendable {
     }
 
     /// Evaluates (or finds stored) one checkpoint on one split and publishes the result; the run's
-    /// id, or nil when the split has no annotated queries.
+    /// id, or nil when the split has no annotated queries. `loaded` nil: the checkpoint is loaded
+    /// (and checked) only if the run is not stored yet.
     @discardableResult
-    func evaluate(_ loaded: Loaded, split: String, sourceEventID: UUID?, depth: Int) async throws -> String? {
-        let checkpointID = loaded.record.checkpointID
+    func evaluate(_ checkpointID: String, loaded: Loaded?, split: String, sourceEventID: UUID?, depth: Int) async throws -> String? {
         let evaluationID = settings.evaluationID(checkpoint: checkpointID, split: split)
         let fingerprint = settings.fingerprint
         if let stored = try await database.withConnection({
@@ -91,6 +93,9 @@ final class CheckpointEvaluator: @unchecked Sendable {
             logger.warning("no annotated queries in split \(split): nothing to evaluate", metadata: ["checkpoint": "\(checkpointID)"])
             return nil
         }
+        let given = loaded
+        let loaded: Loaded
+        if let given { loaded = given } else { loaded = try await verified(checkpointID, sha256: nil, event: nil) }
         guard let tokenizer = loaded.checkpoint.tokenizer else {
             throw EvaluationRejected("checkpoint \(checkpointID) carries no tokenizer, so its responses cannot be decoded")
         }
@@ -106,8 +111,7 @@ final class CheckpointEvaluator: @unchecked Sendable {
         let baselineID = try baseline(of: loaded.record)
         var baselineScores: [String: Double]?
         if let baselineID, baselineID != checkpointID, depth < 2 {
-            let baseline = try await verified(baselineID, sha256: nil, event: nil)
-            if let run = try await evaluate(baseline, split: split, sourceEventID: sourceEventID, depth: depth + 1) {
+            if let run = try await evaluate(baselineID, loaded: nil, split: split, sourceEventID: sourceEventID, depth: depth + 1) {
                 baselineScores = try await database.withConnection { try EvaluationRepository($0).oracleScores(evaluationID: run) }
             }
         }
@@ -198,20 +202,16 @@ final class CheckpointEvaluator: @unchecked Sendable {
             return try EvaluationRepository(connection).store(run, metrics: measures, topicMetrics: topicMetrics, examples: rows)
         }
         sampled.withLock { $0[evaluationID] = nil }
-        if written {
-            Self.evaluated.increment()
-            logger.info("evaluated", metadata: [
-                "checkpoint": "\(checkpointID)", "split": "\(split)", "examples": "\(examples.count)",
-                "acc_pf": "\(Self.format(measures["acc_pf"]))", "m_dm": "\(Self.format(measures["m_dm"]))",
-                "prm_score": "\(Self.format(measures["prm_score"]))", "win_rate": "\(Self.format(measures["win_rate"]))"])
+        guard written else {
+            // Stored by another replica meanwhile: publish what is stored, as a replay does.
+            return try await evaluate(checkpointID, loaded: loaded, split: split, sourceEventID: sourceEventID, depth: depth)
         }
-        // Stored by someone else meanwhile: publish what is stored, which may differ in timing-free
-        // details only (the same settings give the same measures).
-        let stored = try await database.withConnection {
-            try EvaluationRepository($0).run(checkpointID: checkpointID, split: split, evaluatorConfig: fingerprint)
-        }
-        guard let stored else { throw EvaluationRetry("evaluation \(evaluationID) was written but cannot be read back") }
-        try await publish(stored.record, metrics: stored.metrics)
+        Self.evaluated.increment()
+        logger.info("evaluated", metadata: [
+            "checkpoint": "\(checkpointID)", "split": "\(split)", "examples": "\(examples.count)",
+            "acc_pf": "\(Self.format(measures["acc_pf"]))", "m_dm": "\(Self.format(measures["m_dm"]))",
+            "prm_score": "\(Self.format(measures["prm_score"]))", "win_rate": "\(Self.format(measures["win_rate"]))"])
+        try await publish(run, metrics: measures)
         return evaluationID
     }
 

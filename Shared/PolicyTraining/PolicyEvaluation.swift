@@ -51,14 +51,10 @@ public struct PolicyEvaluation {
     private let labels: [String: [PhrasePattern]]
 
     public init(format: PolicyFormat, pack: KnowledgePack) {
-        self.init(format: format, oracle: StepOracle(pack: pack), judge: BuiltinJudge(pack: pack))
-    }
-
-    init(format: PolicyFormat, oracle: StepOracle, judge: BuiltinJudge) {
         self.format = format
-        self.oracle = oracle
-        self.judge = judge
-        labels = Dictionary(oracle.pack.dimensions.map { d in
+        oracle = StepOracle(pack: pack)
+        judge = BuiltinJudge(pack: pack)
+        labels = Dictionary(pack.dimensions.map { d in
             (d.name, [PhrasePattern(d.label), PhrasePattern(d.name.replacingOccurrences(of: "_", with: " "))])
         }, uniquingKeysWith: { a, _ in a })
     }

@@ -28,8 +28,8 @@ public final class PolicyRLTrainer {
     private let estimator: AdvantageEstimator
     private let aggregation: LossAggregation
     private let objective: ClippedObjective
-    private let oracle: StepOracle
-    private let judge: BuiltinJudge
+    private let evaluation: PolicyEvaluation
+    private var oracle: StepOracle { evaluation.oracle }
     private var order: PromptOrder
 
     /// Metric names whose values depend on wall-clock time or message timing, not on the data;
@@ -58,19 +58,16 @@ public final class PolicyRLTrainer {
         self.optimizer = optimizer
         self.state = state
         // A prompt must leave room for a response in the context.
-        let fits = { (item: AnnotatedQuery) in
-            format.promptTokens(profile: item.query.profile, question: item.query.question).count + 32 <= config.model.contextLength
-        }
-        self.trainItems = trainItems.filter(fits)
-        self.evalItems = Array(evalItems.filter(fits).prefix(config.evalPrompts))
+        let evaluation = PolicyEvaluation(format: format, pack: pack)
+        self.evaluation = evaluation
+        self.trainItems = evaluation.fitting(trainItems, contextLength: config.model.contextLength)
+        self.evalItems = Array(evaluation.fitting(evalItems, contextLength: config.model.contextLength).prefix(config.evalPrompts))
         guard !self.trainItems.isEmpty else {
             throw PolicyTrainingError.noData("no train-split prompt leaves 32 tokens of room in the context of \(config.model.contextLength)")
         }
         estimator = config.advantageEstimator!
         aggregation = config.lossAggregation!
         objective = config.objective
-        oracle = StepOracle(pack: pack)
-        judge = BuiltinJudge(pack: pack)
         order = PromptOrder(count: self.trainItems.count, seed: config.seed)
     }
 
@@ -244,19 +241,17 @@ public final class PolicyRLTrainer {
     /// oracle (`eval_oracle_score`, `eval_acc_pf`, `eval_m_dm`, `eval_hidden_recall`,
     /// `eval_format_valid`).
     public func evaluate() throws -> [String: Double] {
-        try Self.evaluate(policy: policy, format: format, items: evalItems, config: config, oracle: oracle, judge: judge)
+        try Self.evaluate(policy: policy, items: evalItems, config: config, evaluation: evaluation)
     }
 
     public static func evaluate(policy: Transformer, format: PolicyFormat, items: [AnnotatedQuery],
                                 config: PolicyTrainingConfig, pack: KnowledgePack) throws -> [String: Double] {
-        try evaluate(policy: policy, format: format, items: items, config: config, oracle: StepOracle(pack: pack),
-                     judge: BuiltinJudge(pack: pack))
+        try evaluate(policy: policy, items: items, config: config, evaluation: PolicyEvaluation(format: format, pack: pack))
     }
 
-    static func evaluate(policy: Transformer, format: PolicyFormat, items: [AnnotatedQuery], config: PolicyTrainingConfig,
-                         oracle: StepOracle, judge: BuiltinJudge) throws -> [String: Double] {
+    static func evaluate(policy: Transformer, items: [AnnotatedQuery], config: PolicyTrainingConfig,
+                         evaluation: PolicyEvaluation) throws -> [String: Double] {
         guard !items.isEmpty else { return [:] }
-        let evaluation = PolicyEvaluation(format: format, oracle: oracle, judge: judge)
         let sampling = PolicyEvaluation.Sampling(temperature: config.temperature, maxNewTokens: config.maxNewTokens)
         let m = PolicyEvaluation.measures(try evaluation.run(policy: policy, items: items, sampling: sampling, batch: items.count))
         return [

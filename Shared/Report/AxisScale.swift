@@ -49,3 +49,12 @@ struct AxisScale {
 func svgNumber(_ value: Double) -> String {
     ReportNumber.fixed(value, decimals: 2)
 }
+
+/// A chart's `<svg>` start tag, its accessible title and its visible title, shared by the charts.
+func chartOpening(kind: String, width: Double, height: Double, identifier: String, title: String, titleX: Double) -> String {
+    "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart \(kind)\" viewBox=\"0 0 \(svgNumber(width)) \(svgNumber(height))\""
+        + " width=\"\(svgNumber(width))\" height=\"\(svgNumber(height))\" role=\"img\""
+        + HTML.attribute("data-chart", identifier) + HTML.attribute("aria-label", title) + ">"
+        + "<title>\(HTML.escape(title))</title>"
+        + "<text class=\"chart-title\" x=\"\(svgNumber(titleX))\" y=\"18\">\(HTML.escape(title))</text>"
+}

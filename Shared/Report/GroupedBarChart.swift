@@ -53,11 +53,8 @@ public struct GroupedBarChart: Sendable {
         let plotLeft = Self.left, plotRight = Self.width - Self.right
         func px(_ v: Double) -> Double { scale.position(v, from: plotLeft, to: plotRight) }
 
-        var out = "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart bar-chart\" viewBox=\"0 0 \(svgNumber(Self.width)) \(svgNumber(height))\""
-            + " width=\"\(svgNumber(Self.width))\" height=\"\(svgNumber(height))\" role=\"img\""
-            + HTML.attribute("data-chart", identifier) + HTML.attribute("aria-label", title) + ">"
-        out += "<title>\(HTML.escape(title))</title>"
-        out += "<text class=\"chart-title\" x=\"\(svgNumber(plotLeft))\" y=\"18\">\(HTML.escape(title))</text>"
+        var out = chartOpening(kind: "bar-chart", width: Self.width, height: height, identifier: identifier, title: title,
+                               titleX: plotLeft)
 
         out += "<g class=\"axis x-axis\">"
         for t in scale.ticks {

@@ -42,11 +42,8 @@ public struct LineChart: Sendable {
                                                        points: s.points.filter { $0.x.isFinite && $0.y.isFinite }) }
         let all = drawn.flatMap(\.points)
         let plotLeft = Self.left, plotRight = Self.width - Self.right, plotTop = Self.top, plotBottom = Self.height - Self.bottom
-        var out = "<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"chart line-chart\" viewBox=\"0 0 \(svgNumber(Self.width)) \(svgNumber(Self.height))\""
-            + " width=\"\(svgNumber(Self.width))\" height=\"\(svgNumber(Self.height))\" role=\"img\""
-            + HTML.attribute("data-chart", identifier) + HTML.attribute("aria-label", title) + ">"
-        out += "<title>\(HTML.escape(title))</title>"
-        out += "<text class=\"chart-title\" x=\"\(svgNumber(plotLeft))\" y=\"18\">\(HTML.escape(title))</text>"
+        var out = chartOpening(kind: "line-chart", width: Self.width, height: Self.height, identifier: identifier, title: title,
+                               titleX: plotLeft)
         guard !all.isEmpty else {
             out += "<text class=\"empty\" x=\"\(svgNumber((plotLeft + plotRight) / 2))\" y=\"\(svgNumber((plotTop + plotBottom) / 2))\" text-anchor=\"middle\">no values recorded</text></svg>"
             return out
