@@ -125,7 +125,7 @@ let package = Package(
                 ], path: "Services/policy-trainer", swiftSettings: swiftSettings),
         .executableTarget(name: "EvaluatorService", dependencies: [
                     "PolicyTraining", "CriticClient", "ServiceRuntime", "Bus", "Store", "Events", "Critique", "DeepPref",
-                    "LanguageModel", "OracleJudge", "Resilience", "Settings", "Tensor",
+                    "LanguageModel", "OracleJudge", "Resilience", "Settings", "Tensor", "ChatCompletions",
                     .product(name: "ArgumentParser", package: "swift-argument-parser"),
                     .product(name: "Logging", package: "swift-log"),
                     .product(name: "Metrics", package: "swift-metrics"),

@@ -8,6 +8,6 @@ struct CDRA: AsyncParsableCommand {
         abstract: "Critique-Driven Reasoning Alignment: submit queries, build DeepPref, annotate, inspect results.",
         subcommands: [
             SubmitCommand.self, StatusCommand.self, SQLCommand.self, MigrateCommand.self,
-            DeepPrefCommand.self, CouncilCommand.self, BenchCommand.self, ExperimentCommand.self, ReportCommand.self,
+            DeepPrefCommand.self, CouncilCommand.self, BenchCommand.self, ExperimentCommand.self, ReportCommand.self, DLQCommand.self,
         ])
 }

@@ -6,6 +6,7 @@ import Foundation
 import LanguageModel
 import Logging
 import Metrics
+import OracleJudge
 import PolicyTraining
 import Resilience
 import Store
@@ -31,6 +32,8 @@ final class CheckpointEvaluator: @unchecked Sendable {
     let codec: EventCodec
     let scorer: (any CritiqueScorer)?
     let pack: KnowledgePack
+    /// The eight checks by an LLM on an OpenAI-compatible endpoint instead of the built-in judge.
+    let llmJudge: LLMJudge?
     let logger: Logger
     /// Examples sampled for runs not stored yet: a retried batch (critics away, database away)
     /// does not sample again.
@@ -40,7 +43,8 @@ final class CheckpointEvaluator: @unchecked Sendable {
     private static let replayed = Counter(label: "cdra_evaluator_replayed_total")
 
     init(settings: EvaluatorSettings, splits: [String], database: Database, bus: any MessageBus, evaluationsTopic: String,
-         producer: String, codec: EventCodec, scorer: (any CritiqueScorer)?, pack: KnowledgePack, logger: Logger) {
+         producer: String, codec: EventCodec, scorer: (any CritiqueScorer)?, pack: KnowledgePack, llmJudge: LLMJudge? = nil,
+         logger: Logger) {
         self.settings = settings
         self.splits = splits
         self.database = database
@@ -50,6 +54,7 @@ final class CheckpointEvaluator: @unchecked Sendable {
         self.codec = codec
         self.scorer = scorer
         self.pack = pack
+        self.llmJudge = llmJudge
         self.logger = logger
     }
 
@@ -122,7 +127,7 @@ final class CheckpointEvaluator: @unchecked Sendable {
         } else {
             let started = ContinuousClock.now
             var last = started
-            examples = try evaluation.run(policy: policy, items: fitting, sampling: settings.sampling) { done, total in
+            var sampledExamples = try evaluation.run(policy: policy, items: fitting, sampling: settings.sampling) { done, total in
                 let now = ContinuousClock.now
                 if now - last > .seconds(5) || done == total {
                     last = now
@@ -131,6 +136,10 @@ final class CheckpointEvaluator: @unchecked Sendable {
                                                        "seconds": "\((now - started).components.seconds)"])
                 }
             }
+            if let llmJudge {
+                try await judge(&sampledExamples, with: llmJudge, checkpointID: checkpointID, split: split)
+            }
+            examples = sampledExamples
             sampled.withLock { $0[evaluationID] = examples }
         }
 
@@ -216,6 +225,26 @@ final class CheckpointEvaluator: @unchecked Sendable {
     }
 
     // MARK: - Helpers
+
+    /// Replaces the built-in judge's verdicts with the LLM judge's. A response the judge cannot
+    /// answer for (endpoint away, output still malformed after the client's re-asks) makes the whole
+    /// run wait and retry: a run's measures come from one judge, never from a mix.
+    func judge(_ examples: inout [PolicyEvaluation.Example], with judge: LLMJudge, checkpointID: String, split: String) async throws {
+        for i in examples.indices {
+            let e = examples[i]
+            switch await judge.judgeReportingFailure(query: e.item.query, annotation: e.item.annotation, response: e.answer) {
+            case .success(let verdict):
+                examples[i].verdict = verdict
+            case .failure(let failure):
+                throw EvaluationRetry("checkpoint \(checkpointID), split \(split): the LLM judge (\(judge.name)) failed on query "
+                                      + "\(e.item.query.queryID) after \(failure.attempts) attempts: \(failure.code): \(failure.reason)")
+            }
+            if (i + 1) % 16 == 0 || i + 1 == examples.count {
+                logger.info("judged", metadata: ["checkpoint": "\(checkpointID)", "split": "\(split)", "judge": "\(judge.name)",
+                                                 "responses": "\(i + 1)/\(examples.count)"])
+            }
+        }
+    }
 
     /// The stored checkpoint, checked: present, a policy, its bytes matching the announced SHA-256
     /// (as the server computes it now), and loadable. Anything else is rejected (dead-lettered).

@@ -1,10 +1,12 @@
 import ArgumentParser
 import Bus
+import ChatCompletions
 import CriticClient
 import DeepPref
 import Events
 import Foundation
 import Logging
+import OracleJudge
 import PolicyTraining
 import ServiceLifecycle
 import ServiceRuntime
@@ -41,6 +43,8 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Sampling temperature.") var temperature: Float = PolicyEvaluation.Sampling().temperature
     @Option(help: "Most tokens of a response.") var maxNewTokens = PolicyEvaluation.Sampling().maxNewTokens
     @Flag(help: "No PRM score: do not send the responses to the critics.") var noCritic = false
+    @Option(help: "Judge of the eight checks: builtin, or llm (the OpenAI-compatible endpoint of CDRA_LLM_BASE_URL / CDRA_LLM_MODEL).")
+    var judge = "builtin"
     @Option(help: "Seconds to wait for the critics' replies before sending the unanswered ones again.") var critiqueTimeout = 120.0
     @Option(help: "Re-sends of unanswered critique requests before the evaluation is retried later.") var resends = 2
     @Option(help: "BLAS threads of this replica.") var threads = 1
@@ -59,6 +63,7 @@ struct ServeCommand: AsyncParsableCommand {
         if !(1...256).contains(threads) { throw ValidationError("--threads must be 1...256") }
         if (partitions ?? 1) <= 0 { throw ValidationError("--partitions must be positive") }
         if baseline.isEmpty { throw ValidationError("--baseline is empty") }
+        if !["builtin", "llm"].contains(judge) { throw ValidationError("--judge must be builtin or llm") }
     }
 
     var splitList: [String] { splits.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty } }
@@ -73,6 +78,18 @@ struct ServeCommand: AsyncParsableCommand {
         settings.limit = limit
         settings.baseline = baseline
         settings.critic = !noCritic
+        var llmJudge: LLMJudge?
+        if judge == "llm" {
+            let endpoint: LLMEndpointConfiguration
+            do { endpoint = try LLMEndpointConfiguration.fromEnvironment() } catch {
+                throw ValidationError("--judge llm: \(error) (set CDRA_LLM_BASE_URL and CDRA_LLM_MODEL; Docs/council-llm.md)")
+            }
+            let j = LLMJudge(configuration: endpoint)
+            llmJudge = j
+            // The judge is part of what an evaluation is: another judge gives other evaluation runs.
+            settings.judge = j.name
+        }
+        let judgeCopy = llmJudge
         let settingsCopy = settings
         let splitList = self.splitList, group = self.group, replicaID = self.replicaID
         let timeout = Duration.milliseconds(Int64(critiqueTimeout * 1000)), resends = self.resends
@@ -93,7 +110,7 @@ struct ServeCommand: AsyncParsableCommand {
             let evaluator = CheckpointEvaluator(
                 settings: settingsCopy, splits: splitList, database: context.database, bus: context.bus,
                 evaluationsTopic: evaluations, producer: context.producer, codec: context.codec, scorer: scorer, pack: pack,
-                logger: context.logger)
+                llmJudge: judgeCopy, logger: context.logger)
             context.logger.info("evaluator ready", metadata: [
                 "settings": "\(settingsCopy.json)", "splits": "\(splitList.joined(separator: ","))",
                 "configuration": "\(settingsCopy.fingerprint)"])
