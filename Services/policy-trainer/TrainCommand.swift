@@ -148,6 +148,9 @@ final class PolicyRun {
                   state.nextSamplingSeed == TrainerState.samplingSeed(seed: config.seed, step: state.step + 1) else {
                 throw PolicyTrainingError.brokenCheckpoint("run \(run): the state stored with \(record.checkpointID) does not belong to this run's step \(stored.step), warm start and seed")
             }
+            if let reason = state.stopped {
+                throw PolicyTrainingError.stopped("run \(run) stopped at step \(state.step): \(reason) (stored with \(record.checkpointID); --force starts it over)")
+            }
             log("run \(run): resuming from \(record.checkpointID) (step \(state.step) of \(config.steps))")
         } else {
             policy = warm.checkpoint.model.copy()
@@ -219,6 +222,7 @@ final class PolicyRun {
                 Self.log("refresh \(number): critiques now come from \(id)")
             case let .stop(reason):
                 bar.interrupt()
+                trainer.markStopped(reason)
                 try await checkpoint(metrics: metrics)
                 throw PolicyTrainingError.stopped("run \(run) stopped at step \(result.step): \(reason)")
             }

@@ -235,6 +235,11 @@ public final class PolicyRLTrainer {
         state.criticCheckpointID = checkpointID
     }
 
+    /// Records that the run stops here (saved with the next checkpoint).
+    public func markStopped(_ reason: String) {
+        state.stopped = reason
+    }
+
     // MARK: - Evaluation
 
     /// The fixed evaluation: one response per evaluation prompt with a fixed seed, judged by the

@@ -16,6 +16,9 @@ public struct TrainerState: Codable, Sendable, Equatable {
     public var hackingGuard: HackingGuard
     /// The SFT checkpoint the run began from (also the frozen reference policy).
     public var warmStartID: String
+    /// Why the run stopped before its last step (the guard's refresh limit), stored with its last
+    /// checkpoint so that starting it again reports the stop instead of training on. nil: not stopped.
+    public var stopped: String?
 
     public init(hackingGuard: HackingGuard, warmStartID: String, seed: UInt64) {
         self.hackingGuard = hackingGuard

@@ -86,6 +86,12 @@ import Testing
         for _ in 0..<2 { last = try await trainer.step(scorer: gullible).decision }
         guard case let .stop(reason) = last else { Issue.record("expected a stop, got \(last)"); return }
         #expect(reason.contains("gap"))
+        // The stop is part of the state a checkpoint saves: a restarted run sees it and stays stopped.
+        #expect(trainer.state.stopped == nil)
+        trainer.markStopped(reason)
+        let saved = try JSONDecoder().decode(TrainerState.self, from: JSONEncoder().encode(trainer.state))
+        #expect(saved.stopped == reason)
+        #expect(saved == trainer.state)
     }
 
     /// Failed and malformed critiques are counted and leave their group; they are never scored as 0.
