@@ -25,7 +25,11 @@ struct ExperimentCommand: AsyncParsableCommand {
     @Option(help: "Reward settings, comma-separated.") var rewards = "fine,coarse"
     @Option(help: "Runs side by side (one thread each).") var parallel = 2
     @Option(help: "Critic backend of the replicas: prm, scalar or oracle.") var criticBackend = "prm"
-    @Option(help: "Critic replicas (one thread each).") var criticReplicas = 1
+    @Option(help: "Critic replicas this command starts (one thread each); 0 with --requests-topic: use critics already running.")
+    var criticReplicas = 1
+    @Option(help: "Topic of critics already running (default: a new topic for the replicas this command starts).")
+    var requestsTopic: String?
+    @Flag(help: "Announce the runs' checkpoints on training.checkpoints.v1 (for the evaluator).") var announce = false
     @Option(help: "The critic executable (default: beside this one).") var criticExecutable: String?
 
     static let columns: [(key: String, title: String)] = [
@@ -48,6 +52,9 @@ struct ExperimentCommand: AsyncParsableCommand {
             throw ValidationError("unknown method '\(m)' (grpo, cdpa, cdpa-step)")
         }
         guard seedCount >= 1, parallel >= 1 else { throw ValidationError("--seed-count and --parallel must be positive") }
+        guard criticReplicas >= 0, criticReplicas > 0 || requestsTopic != nil else {
+            throw ValidationError("--critic-replicas must be positive, or 0 with --requests-topic naming critics already running")
+        }
         let started = Date()
         let train = try await PolicyData.items(database, split: "train")
         let validation = try await PolicyData.items(database, split: "validation")
@@ -59,7 +66,7 @@ struct ExperimentCommand: AsyncParsableCommand {
 
         // Critic replicas for the whole study.
         let suffix = UUID().uuidString.prefix(8).lowercased()
-        let requests = "experiment.\(study).requests.\(suffix)"
+        let requests = requestsTopic ?? "experiment.\(study).requests.\(suffix)"
         let critics = try CriticReplicas(executable: criticExecutable, backend: criticBackend, count: criticReplicas,
                                          group: "experiment-\(study)-\(suffix)", requestsTopic: requests, name: "experiment-\(study)")
         defer { critics.stop() }
@@ -81,7 +88,7 @@ struct ExperimentCommand: AsyncParsableCommand {
                 let p = queue.removeFirst()
                 let log = URL(fileURLWithPath: "bench-results/logs/experiment-\(p.id).log")
                 var arguments = ["train", "--run-id", p.id, "--estimator", p.method, "--reward", p.reward.rawValue, "--seed", "\(p.seed)",
-                                 "--requests-topic", requests, "--threads", "1", "--no-announce"]
+                                 "--requests-topic", requests, "--threads", "1"] + (announce ? [] : ["--no-announce"])
                 arguments += Self.forwarded(policy)
                 running.append((p, try LoggedProcess.start(executable: trainer, arguments: arguments,
                                                            environment: ProcessInfo.processInfo.environment, logURL: log), log))
