@@ -8,7 +8,7 @@ struct CouncilCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "council",
         abstract: "Run the Cognitive Council offline.",
-        subcommands: [CouncilAnnotateCommand.self])
+        subcommands: [CouncilAnnotateCommand.self, CouncilCalibrateCommand.self, CouncilMeasureCommand.self])
 }
 
 /// `cdra council annotate --in QUERIES.jsonl --out ANNOTATIONS.jsonl`.
@@ -33,7 +33,7 @@ struct CouncilAnnotateCommand: AsyncParsableCommand {
     @Option(help: "Where to write failures (default: <out>.errors).")
     var errors: String?
 
-    @Option(help: "Council backend: builtin or llm.")
+    @Option(help: "Council backend: builtin, situated or llm.")
     var backend: CouncilBackendName = .builtin
 
     @Option(help: "Queries annotated at the same time.")

@@ -30,7 +30,7 @@ struct CouncilGeneratorCommand: AsyncParsableCommand {
     @Option(help: "Partitions of the topics when this service creates them. Env CDRA_TOPIC_PARTITIONS. Default: 4")
     var partitions: Int?
 
-    @Option(help: "Council backend: builtin or llm (endpoint from CDRA_LLM_BASE_URL, CDRA_LLM_MODEL).")
+    @Option(help: "Council backend: builtin, situated (with the sentence encoder) or llm (endpoint from CDRA_LLM_BASE_URL, CDRA_LLM_MODEL).")
     var backend: CouncilBackendName = .builtin
 
     @Option(help: "Largest batch taken from the topic at once.")

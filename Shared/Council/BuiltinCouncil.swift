@@ -1,18 +1,37 @@
 import DeepPref
 import Events
+import SentenceEncoder
 
 /// The deterministic, knowledge-pack-driven Cognitive Council (algorithm in Docs/deeppref.md).
 ///
 /// It reads only the question, the stated preference, the topic and the risk tolerance; it never
 /// reads `hidden_preferences` (the benchmark's ground truth).
 public struct BuiltinCouncil: CouncilBackend {
-    public let name = "builtin"
+    /// `builtin` (keywords only) or `situated` (with the preference reader).
+    public let name: String
     public let pack: KnowledgePack
     public let detector: CueDetector
+    /// Situations, paraphrases and topic priors with the pack's calibration; nil reads keywords only.
+    public let reader: PreferenceReader?
 
+    /// Keywords only: the pack's lexicon and its distractor masks, nothing else.
     public init(pack: KnowledgePack) {
         self.pack = pack
         self.detector = CueDetector(pack: pack)
+        self.reader = nil
+        self.name = "builtin"
+    }
+
+    /// The full reading: keywords, situations (by wording and by meaning), paraphrased cues and
+    /// topic priors, decided by the pack's `calibration.json`. Throws when the pack has none.
+    public init(pack: KnowledgePack, encoder: SentenceEncoder) throws {
+        guard pack.calibration != nil else {
+            throw CouncilError(.invalidInput, "the knowledge pack has no calibration.json (cdra council calibrate writes one)")
+        }
+        self.pack = pack
+        self.detector = CueDetector(pack: pack)
+        self.reader = PreferenceReader(pack: pack, encoder: encoder)
+        self.name = "situated"
     }
 
     public func annotate(_ query: QuerySubmitted) async throws -> CouncilAnnotation {
@@ -28,6 +47,8 @@ public struct BuiltinCouncil: CouncilBackend {
         var confidence: Double
         var evidence: String
         var severity: Double
+        /// The situation it was inferred from, when no words of the query state it.
+        var impliedBy: String? = nil
     }
 
     /// What the council reads from the text, before writing anything.
@@ -37,9 +58,25 @@ public struct BuiltinCouncil: CouncilBackend {
         var masked: [CueDetector.MaskedDistractor]
     }
 
-    func read(question: String, preference: String, riskTolerance: String?) -> Reading {
+    func read(question: String, preference: String, riskTolerance: String?, topic: String?) -> Reading {
         let q = detector.scan(question), p = detector.scan(preference)
         let adjust = riskTolerance == "low" ? 0.1 : riskTolerance == "high" ? -0.1 : 0.0
+        if let reader, let calibration = pack.calibration {
+            var inferences: [Inference] = []
+            var tentative: [CueDetector.Finding] = []
+            for f in reader.features(question: question, preference: preference, topic: topic) {
+                guard let d = pack.dimension(named: f.dimension) else { continue }
+                let confidence = PreferenceReader.confidence(f, calibration)
+                if confidence >= calibration.threshold, let e = PreferenceReader.evidence(f, calibration) {
+                    inferences.append(Inference(dimension: d, weight: confidence, confidence: (confidence * 1000).rounded() / 1000,
+                                                evidence: e.span, severity: min(1, max(0, d.severity + adjust)), impliedBy: e.impliedBy))
+                } else if let k = (q.findings + p.findings).first(where: { $0.dimension == f.dimension }) {
+                    tentative.append(k)
+                }
+            }
+            inferences.sort { $0.weight != $1.weight ? $0.weight > $1.weight : $0.dimension.name < $1.dimension.name }
+            return Reading(inferences: inferences, tentative: tentative, masked: q.masked + p.masked)
+        }
         var inferences: [Inference] = []
         var tentative: [CueDetector.Finding] = []
         for d in pack.dimensions {
@@ -78,7 +115,8 @@ public struct BuiltinCouncil: CouncilBackend {
             throw CouncilError(.invalidInput, "query \(query.queryID): question is empty")
         }
         let preference = query.profile.statedPreference
-        let reading = read(question: question, preference: preference, riskTolerance: query.profile.riskTolerance)
+        let reading = read(question: question, preference: preference, riskTolerance: query.profile.riskTolerance,
+                           topic: query.topic)
         let topic = query.topic.flatMap { pack.topic(named: $0) }
         let stated = topic?.statedPreferences.first { $0.text == preference }
         let request = AnswerText.requestSpan(of: question)
@@ -133,7 +171,8 @@ public struct BuiltinCouncil: CouncilBackend {
         return CouncilAnnotation(
             queryID: query.queryID, backend: name,
             inferredPreferences: reading.inferences.map {
-                InferredPreference(dimension: $0.dimension.name, confidence: $0.confidence, evidence: $0.evidence)
+                InferredPreference(dimension: $0.dimension.name, confidence: $0.confidence, evidence: $0.evidence,
+                                   impliedBy: $0.impliedBy)
             },
             personaCritiques: critiques, thoughtTree: tree, reasoningChain: chain,
             alignedAnswer: aligned, superficialAnswer: superficial, rubric: rubric)
@@ -165,7 +204,10 @@ public struct BuiltinCouncil: CouncilBackend {
         // Level 1: implicit preferences.
         var l1: [Candidate] = []
         if !infs.isEmpty {
-            let cues = infs.map { "\($0.dimension.label) (\"\($0.evidence)\")" }
+            let cues = infs.map { inf in
+                inf.impliedBy.map { "\(inf.dimension.label) (\"\(inf.evidence)\"; implied by: \($0))" }
+                    ?? "\(inf.dimension.label) (\"\(inf.evidence)\")"
+            }
             let mean = infs.map(\.confidence).reduce(0, +) / Double(infs.count)
             l1.append(Candidate(persona: topOwner,
                                 thought: "Implicit preferences: \(joinedList(cues)).",

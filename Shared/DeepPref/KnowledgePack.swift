@@ -16,9 +16,17 @@ public struct KnowledgePack: Sendable, Equatable {
     /// Name of the persona that writes the reasoning chain and the reference answers.
     public var moderator: String
     public var lexicon: KnowledgeLexicon
+    /// Situations and topic priors (`situations.json`; a pack without the file has none).
+    public var situations: KnowledgeSituations
+    /// The council's fitted decision rule (`calibration.json`; without it the council reads
+    /// keywords only).
+    public var calibration: CouncilCalibration?
 
     public init(topics: [KnowledgeTopic], dimensions: [KnowledgeDimension], distractors: [KnowledgeDistractor],
-                personas: [CouncilPersona], moderator: String, lexicon: KnowledgeLexicon) throws {
+                personas: [CouncilPersona], moderator: String, lexicon: KnowledgeLexicon,
+                situations: KnowledgeSituations = .none, calibration: CouncilCalibration? = nil) throws {
+        self.situations = situations
+        self.calibration = calibration
         self.topics = topics
         self.dimensions = dimensions.sorted { $0.name < $1.name }
         self.distractors = distractors
@@ -63,8 +71,13 @@ public struct KnowledgePack: Sendable, Equatable {
             }
             dimensions.append(d)
         }
+        let situations = FileManager.default.fileExists(atPath: directory.appendingPathComponent("situations.json").path)
+            ? try decode(KnowledgeSituations.self, directory, "situations.json") : .none
+        let calibration = FileManager.default.fileExists(atPath: directory.appendingPathComponent("calibration.json").path)
+            ? try decode(CouncilCalibration.self, directory, "calibration.json") : nil
         return try KnowledgePack(topics: topics, dimensions: dimensions, distractors: distractors,
-                                 personas: personasFile.personas, moderator: personasFile.moderator, lexicon: lexicon)
+                                 personas: personasFile.personas, moderator: personasFile.moderator, lexicon: lexicon,
+                                 situations: situations, calibration: calibration)
     }
 
     public func dimension(named name: String) -> KnowledgeDimension? {
@@ -223,6 +236,38 @@ public struct KnowledgePack: Sendable, Equatable {
                               ("reasoning_markers", lexicon.reasoningMarkers),
                               ("overclaim_markers", lexicon.overclaimMarkers), ("refusal_markers", lexicon.refusalMarkers)] {
             try nonEmpty(list, min: 1, "lexicon.json", field)
+        }
+        var seenSituations = Set<String>()
+        for (i, s) in situations.situations.enumerated() {
+            let f = "situations.json", p = "situations[\(i)]"
+            if s.name.isEmpty { throw fail(f, "\(p).name", "is empty") }
+            if !seenSituations.insert(s.name).inserted { throw fail(f, "\(p).name", "duplicate situation '\(s.name)'") }
+            try nonEmpty(s.triggers, min: 1, f, "\(p).triggers")
+            try nonEmpty(s.examples, min: 1, f, "\(p).examples")
+            if s.implies.isEmpty { throw fail(f, "\(p).implies", "is empty") }
+            for (j, imp) in s.implies.enumerated() {
+                if !dimNames.contains(imp.dimension) {
+                    throw fail(f, "\(p).implies[\(j)].dimension", "unknown dimension '\(imp.dimension)'", .unknownReference)
+                }
+                if !(0.0...1.0).contains(imp.strength) {
+                    throw fail(f, "\(p).implies[\(j)].strength", "\(imp.strength) is outside [0, 1]")
+                }
+            }
+        }
+        for (slug, priors) in situations.topicPriors.sorted(by: { $0.key < $1.key }) {
+            if !seenSlugs.contains(slug) {
+                throw fail("situations.json", "topic_priors.\(slug)", "unknown topic slug '\(slug)'", .unknownReference)
+            }
+            for (d, v) in priors.sorted(by: { $0.key < $1.key }) {
+                if !dimNames.contains(d) {
+                    throw fail("situations.json", "topic_priors.\(slug).\(d)", "unknown dimension '\(d)'", .unknownReference)
+                }
+                if !(0.0...1.0).contains(v) { throw fail("situations.json", "topic_priors.\(slug).\(d)", "\(v) is outside [0, 1]") }
+            }
+        }
+        if let c = calibration {
+            if !(0.0...1.0).contains(c.threshold) { throw fail("calibration.json", "threshold", "\(c.threshold) is outside [0, 1]") }
+            for (k, v) in c.weights where !v.isFinite { throw fail("calibration.json", "weights.\(k)", "is not a finite number") }
         }
     }
 }

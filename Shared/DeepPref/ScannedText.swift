@@ -69,7 +69,7 @@ package struct ScannedText {
 
     /// The clause around `range`: out to the nearest `.,;:!?` or line break on each side, trimmed;
     /// a clause longer than `maxWords` is narrowed to a window of words around the match.
-    func clause(around range: Range<Int>, maxWords: Int = 14) -> Range<Int> {
+    package func clause(around range: Range<Int>, maxWords: Int = 14) -> Range<Int> {
         func isDelimiter(_ b: UInt8) -> Bool {
             b == 46 || b == 44 || b == 59 || b == 58 || b == 33 || b == 63 || b == 10 || b == 13
         }

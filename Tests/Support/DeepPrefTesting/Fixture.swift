@@ -3,6 +3,7 @@ import DeepPref
 import Events
 import Foundation
 import OracleJudge
+import SentenceEncoder
 
 /// Shared, built once per test process: the pack, the default benchmark and the council's annotations.
 public enum Fixture {
@@ -18,11 +19,27 @@ public enum Fixture {
         } catch { fatalError("benchmark build failed: \(error)") }
     }()
 
+    /// Keywords only: what the business-logic tests of the judge, the PRM and the trainer annotate with.
     public static let council = BuiltinCouncil(pack: pack)
+
+    /// The default built-in council (keywords, situations, paraphrases, topic priors, calibrated),
+    /// with the sentence encoder the install script puts in place.
+    public static let fullCouncil: BuiltinCouncil = {
+        do { return try BuiltinCouncil(pack: pack, encoder: try SentenceEncoder()) } catch {
+            fatalError("the built-in council does not start: \(error)")
+        }
+    }()
+
+    /// The repository's hand-written queries (`Data/handwritten-queries.json`).
+    public static let handwritten: HandwrittenQueries = {
+        let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("Data/handwritten-queries.json")
+        do { return try HandwrittenQueries.load(url) } catch { fatalError("\(error)") }
+    }()
     public static let judge = BuiltinJudge(pack: pack)
 
-    public static func annotate(_ pairs: [DeepPrefPair]) throws -> [CouncilAnnotation] {
-        try pairs.map { try council.annotateNow($0.querySubmitted) }
+    public static func annotate(_ pairs: [DeepPrefPair], with backend: BuiltinCouncil = council) throws -> [CouncilAnnotation] {
+        try pairs.map { try backend.annotateNow($0.querySubmitted) }
     }
 
     /// PrefEval's explicit split, read in place (never copied into the repository).

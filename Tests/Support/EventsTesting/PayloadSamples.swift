@@ -27,7 +27,7 @@ extension AnnotationProduced: SampledPayload {
         let query = QuerySubmitted.sample
         let annotation = CouncilAnnotation(
             queryID: query.queryID, backend: "builtin",
-            inferredPreferences: [InferredPreference(dimension: "autonomy", confidence: 0.85, evidence: "without constantly calling")],
+            inferredPreferences: [InferredPreference(dimension: "autonomy", confidence: 0.85, evidence: "without constantly calling", impliedBy: "travelling alone")],
             personaCritiques: [PersonaCritique(
                 persona: "Psychologist", quotedCue: "without constantly calling", inferredPreference: "autonomy",
                 latentRisk: "constant tracking feels intrusive to the parents", severity: 0.65,

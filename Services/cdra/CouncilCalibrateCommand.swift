@@ -1,0 +1,109 @@
+import ArgumentParser
+import Council
+import DeepPref
+import Events
+import Foundation
+import SentenceEncoder
+
+/// `cdra council calibrate`: fits the built-in council's decision rule on hand-written queries.
+struct CouncilCalibrateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "calibrate",
+        abstract: "Fit the built-in council's calibration on the development split of hand-written queries.",
+        discussion: """
+            Reads the queries marked "dev" (never the "heldout" ones, never the benchmark), computes \
+            every dimension's evidence with the sentence encoder, fits a logistic regression and the \
+            confidence threshold with the best F1, and writes calibration.json.
+            """)
+
+    @Option(help: "Hand-written queries (JSON).")
+    var queries = "Data/handwritten-queries.json"
+
+    @Option(help: "Where to write the calibration (the pack's calibration.json).")
+    var out = "Shared/DeepPref/Knowledge/calibration.json"
+
+    @Option(help: "L2 penalty of the logistic regression.")
+    var l2 = 0.001
+
+    @Option(help: "Precision the threshold must reach on the dev queries (the highest recall that does).")
+    var targetPrecision = 0.75
+
+    func run() async throws {
+        let set = try HandwrittenQueries.load(URL(fileURLWithPath: queries))
+        let dev = set.queries.filter { $0.split == "dev" }
+        guard !dev.isEmpty else { throw ValidationError("\(queries) has no queries with split \"dev\"") }
+        let reader = PreferenceReader(pack: try KnowledgePack.builtin(), encoder: try SentenceEncoder())
+        let examples = CouncilCalibrator.examples(reader, dev)
+        let calibration = CouncilCalibrator.fit(examples, l2: l2, targetPrecision: targetPrecision,
+                                                fittedOn: "\(queries): \(dev.count) dev queries")
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        try (encoder.encode(calibration) + Data("\n".utf8)).write(to: URL(fileURLWithPath: out))
+        standardError("council calibrate: \(dev.count) dev queries, \(examples.count) (query, dimension) examples")
+        for name in PreferenceFeatures.names {
+            standardError(String(format: "  weight %-18@ %+.4f", name, calibration.weights[name] ?? 0))
+        }
+        standardError(String(format: "  similarity floor %.2f", calibration.similarityFloor))
+        standardError(String(format: "  bias %+.4f, threshold %.2f: dev precision %.3f recall %.3f F1 %.3f",
+                             calibration.bias, calibration.threshold, calibration.development["precision"] ?? 0,
+                             calibration.development["recall"] ?? 0, calibration.development["f1"] ?? 0))
+        standardError("council calibrate: wrote \(out)")
+    }
+}
+
+/// `cdra council measure`: recall and precision of the built-in council on hand-written queries
+/// and on the benchmark's test and perturbed splits, and its annotation rate.
+struct CouncilMeasureCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "measure",
+        abstract: "Recall and precision of the built-in council on hand-written queries and the benchmark.")
+
+    @Option(help: "Hand-written queries (JSON).")
+    var queries = "Data/handwritten-queries.json"
+
+    @Option(help: "Benchmark seed (the tests use 20260101).")
+    var seed: UInt64 = 20_260_101
+
+    @Flag(help: "Keywords only (the council without the sentence encoder), for comparison.")
+    var keywordsOnly = false
+
+    @Flag(help: "Print every hand-written query's missed and extra dimensions.")
+    var verbose = false
+
+    func run() async throws {
+        let pack = try KnowledgePack.builtin()
+        let started = Date()
+        let council = keywordsOnly ? BuiltinCouncil(pack: pack) : try BuiltinCouncil(pack: pack, encoder: try SentenceEncoder())
+        standardError(String(format: "council measure: council ready in %.2f s", Date().timeIntervalSince(started)))
+        let set = try HandwrittenQueries.load(URL(fileURLWithPath: queries))
+        var rows: [[String]] = []
+        func measure(_ name: String, _ items: [(QuerySubmitted, Set<String>)]) throws {
+            var s = CouncilCalibrator.Score()
+            let t0 = Date()
+            for (q, truth) in items {
+                let inferred = Set(try council.annotateNow(q).inferredPreferences.map(\.dimension))
+                if verbose && name.hasPrefix("hand-written") && inferred != truth {
+                    print("\(q.queryID) [\(q.topic ?? "-")] missed \(truth.subtracting(inferred).sorted()) extra \(inferred.subtracting(truth).sorted()): \(q.question)")
+                }
+                s.truePositives += truth.intersection(inferred).count
+                s.falsePositives += inferred.subtracting(truth).count
+                s.falseNegatives += truth.subtracting(inferred).count
+            }
+            let seconds = Date().timeIntervalSince(t0)
+            rows.append([name, "\(items.count)", String(format: "%.3f", s.recall), String(format: "%.3f", s.precision),
+                         String(format: "%.0f", Double(items.count) / max(seconds, 1e-9))])
+        }
+        for split in ["dev", "heldout"] {
+            let items = set.queries.filter { $0.split == split }.map { item in
+                (QuerySubmitted(queryID: item.id, profile: UserProfile(profileID: "handwritten", statedPreference: ""),
+                                question: item.query, topic: item.topic),
+                 Set(item.preferences.map(\.dimension)))
+            }
+            try measure("hand-written \(split)", items)
+        }
+        let benchmark = try DeepPrefBuilder(pack: pack, config: DeepPrefBuildConfig(pairs: 3000, seed: seed)).build()
+        try measure("benchmark test", benchmark.split("test").map { ($0.querySubmitted, Set($0.hiddenPreferences)) })
+        try measure("benchmark test_perturbed", benchmark.perturbedTest.map { ($0.querySubmitted, Set($0.hiddenPreferences)) })
+        print(TextTable.render([["set", "queries", "recall", "precision", "queries/s"]] + rows))
+    }
+}
