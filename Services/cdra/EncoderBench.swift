@@ -16,6 +16,9 @@ struct EncoderBench: AsyncParsableCommand {
     @Option(help: "Compute threads (1 is what one council replica uses per query).")
     var threads = 1
 
+    @Option(help: "Sentences per call, comma-separated.")
+    var batchSizes = "1,8,32"
+
     func run() async throws {
         BLAS.setThreadCount(threads)
         var started = Date()
@@ -29,7 +32,7 @@ struct EncoderBench: AsyncParsableCommand {
         let tokens = texts.map { encoder.tokenizer.encode($0, maxLength: SentenceEncoder.maxTokens).count }
         print(String(format: "start-up          %.2f s (SHA-256 of the model files and reading the weights)", load))
         print(String(format: "sentences         %d (mean %.1f tokens)", texts.count, Double(tokens.reduce(0, +)) / Double(texts.count)))
-        for batch in [1, 8, 32] {
+        for batch in batchSizes.split(separator: ",").compactMap({ Int($0) }) where batch > 0 {
             started = Date()
             var i = 0
             while i < texts.count {
