@@ -12,23 +12,11 @@ import Testing
                        question: item.query, topic: item.topic)
     }
 
-    static func score(_ items: [HandwrittenQueries.Item]) throws -> CouncilCalibrator.Score {
+    static func score(_ items: [HandwrittenQueries.Item], with council: BuiltinCouncil = Fixture.fullCouncil) throws -> CouncilCalibrator.Score {
         var s = CouncilCalibrator.Score()
         for item in items {
             let truth = Set(item.preferences.map(\.dimension))
-            let inferred = Set(try Fixture.fullCouncil.annotateNow(query(item)).inferredPreferences.map(\.dimension))
-            s.truePositives += truth.intersection(inferred).count
-            s.falsePositives += inferred.subtracting(truth).count
-            s.falseNegatives += truth.subtracting(inferred).count
-        }
-        return s
-    }
-
-    static func keywordScore(_ items: [HandwrittenQueries.Item]) throws -> CouncilCalibrator.Score {
-        var s = CouncilCalibrator.Score()
-        for item in items {
-            let truth = Set(item.preferences.map(\.dimension))
-            let inferred = Set(try Fixture.council.annotateNow(query(item)).inferredPreferences.map(\.dimension))
+            let inferred = Set(try council.annotateNow(query(item)).inferredPreferences.map(\.dimension))
             s.truePositives += truth.intersection(inferred).count
             s.falsePositives += inferred.subtracting(truth).count
             s.falseNegatives += truth.subtracting(inferred).count
@@ -38,7 +26,7 @@ import Testing
 
     @Test func theSituatedCouncilFindsMoreThanKeywordsOnTheHeldOutQueries() throws {
         let heldout = Fixture.handwritten.queries.filter { $0.split == "heldout" }
-        let full = try Self.score(heldout), keywords = try Self.keywordScore(heldout)
+        let full = try Self.score(heldout), keywords = try Self.score(heldout, with: Fixture.council)
         print(String(format: "hand-written held-out (%d queries): situated recall %.3f precision %.3f; keywords only recall %.3f precision %.3f",
                      heldout.count, full.recall, full.precision, keywords.recall, keywords.precision))
         #expect(full.recall >= keywords.recall + 0.1)
