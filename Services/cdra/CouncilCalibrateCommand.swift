@@ -85,9 +85,7 @@ struct CouncilMeasureCommand: AsyncParsableCommand {
                 if verbose && name.hasPrefix("hand-written") && inferred != truth {
                     print("\(q.queryID) [\(q.topic ?? "-")] missed \(truth.subtracting(inferred).sorted()) extra \(inferred.subtracting(truth).sorted()): \(q.question)")
                 }
-                s.truePositives += truth.intersection(inferred).count
-                s.falsePositives += inferred.subtracting(truth).count
-                s.falseNegatives += truth.subtracting(inferred).count
+                s.add(truth: truth, inferred: inferred)
             }
             let seconds = Date().timeIntervalSince(t0)
             rows.append([name, "\(items.count)", String(format: "%.3f", s.recall), String(format: "%.3f", s.precision),

@@ -61,10 +61,10 @@ public struct BuiltinCouncil: CouncilBackend {
     func read(question: String, preference: String, riskTolerance: String?, topic: String?) -> Reading {
         let q = detector.scan(question), p = detector.scan(preference)
         let adjust = riskTolerance == "low" ? 0.1 : riskTolerance == "high" ? -0.1 : 0.0
+        var inferences: [Inference] = []
+        var tentative: [CueDetector.Finding] = []
         if let reader, let calibration = pack.calibration {
-            var inferences: [Inference] = []
-            var tentative: [CueDetector.Finding] = []
-            for f in reader.features(question: question, preference: preference, topic: topic) {
+            for f in reader.features(question: question, preference: preference, topic: topic, scans: (q, p)) {
                 guard let d = pack.dimension(named: f.dimension) else { continue }
                 let confidence = PreferenceReader.confidence(f, calibration)
                 if confidence >= calibration.threshold, let e = PreferenceReader.evidence(f, calibration) {
@@ -74,21 +74,18 @@ public struct BuiltinCouncil: CouncilBackend {
                     tentative.append(k)
                 }
             }
-            inferences.sort { $0.weight != $1.weight ? $0.weight > $1.weight : $0.dimension.name < $1.dimension.name }
-            return Reading(inferences: inferences, tentative: tentative, masked: q.masked + p.masked)
-        }
-        var inferences: [Inference] = []
-        var tentative: [CueDetector.Finding] = []
-        for d in pack.dimensions {
-            let fq = q.findings.first { $0.dimension == d.name }
-            let fp = p.findings.first { $0.dimension == d.name }
-            let weight = (fq?.weight ?? 0) + (fp?.weight ?? 0)
-            guard let f = fq ?? fp else { continue }
-            if weight >= CueDetector.threshold {
-                inferences.append(Inference(dimension: d, weight: weight, confidence: min(0.95, 0.55 + 0.2 * weight),
-                                            evidence: f.evidence, severity: min(1, max(0, d.severity + adjust))))
-            } else {
-                tentative.append(f)
+        } else {
+            for d in pack.dimensions {
+                let fq = q.findings.first { $0.dimension == d.name }
+                let fp = p.findings.first { $0.dimension == d.name }
+                let weight = (fq?.weight ?? 0) + (fp?.weight ?? 0)
+                guard let f = fq ?? fp else { continue }
+                if weight >= CueDetector.threshold {
+                    inferences.append(Inference(dimension: d, weight: weight, confidence: min(0.95, 0.55 + 0.2 * weight),
+                                                evidence: f.evidence, severity: min(1, max(0, d.severity + adjust))))
+                } else {
+                    tentative.append(f)
+                }
             }
         }
         inferences.sort { $0.weight != $1.weight ? $0.weight > $1.weight : $0.dimension.name < $1.dimension.name }

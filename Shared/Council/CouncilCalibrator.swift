@@ -37,6 +37,13 @@ public enum CouncilCalibrator {
     public struct Score: Sendable, Equatable {
         public var truePositives = 0, falsePositives = 0, falseNegatives = 0
         public init() {}
+
+        /// Counts one item: the dimensions it has against the ones inferred.
+        public mutating func add(truth: Set<String>, inferred: Set<String>) {
+            truePositives += truth.intersection(inferred).count
+            falsePositives += inferred.subtracting(truth).count
+            falseNegatives += truth.subtracting(inferred).count
+        }
         public var precision: Double { Double(truePositives) / Double(max(1, truePositives + falsePositives)) }
         public var recall: Double { Double(truePositives) / Double(max(1, truePositives + falseNegatives)) }
         public var f1: Double { precision + recall == 0 ? 0 : 2 * precision * recall / (precision + recall) }

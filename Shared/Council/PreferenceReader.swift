@@ -109,7 +109,14 @@ public final class PreferenceReader: @unchecked Sendable {
 
     /// Features for every dimension, in pack order.
     public func features(question: String, preference: String, topic: String?) -> [PreferenceFeatures] {
-        let q = detector.scan(question), p = detector.scan(preference)
+        features(question: question, preference: preference, topic: topic,
+                 scans: (detector.scan(question), detector.scan(preference)))
+    }
+
+    /// As above, with the keyword scans of the question and the preference already made.
+    func features(question: String, preference: String, topic: String?,
+                  scans: (question: CueDetector.Scan, preference: CueDetector.Scan)) -> [PreferenceFeatures] {
+        let q = scans.question, p = scans.preference
         let clauses = Self.clauses(question) + Self.clauses(preference)
         let embeddings = embed(clauses.map { masked($0) })
         let slug = topic.flatMap { pack.topic(named: $0)?.slug }

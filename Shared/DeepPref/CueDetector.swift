@@ -43,8 +43,11 @@ public struct CueDetector: Sendable {
         neutral = n
     }
 
+    /// What `scan` reads from one text.
+    public typealias Scan = (findings: [Finding], masked: [MaskedDistractor])
+
     /// Findings for every dimension with any weight, in pack order (inferred or not).
-    public func scan(_ text: String) -> (findings: [Finding], masked: [MaskedDistractor]) {
+    public func scan(_ text: String) -> Scan {
         let t = ScannedText(text)
         guard !t.isEmpty else { return ([], []) }
         var masks: [Range<Int>] = []

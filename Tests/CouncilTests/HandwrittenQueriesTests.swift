@@ -16,10 +16,7 @@ import Testing
         var s = CouncilCalibrator.Score()
         for item in items {
             let truth = Set(item.preferences.map(\.dimension))
-            let inferred = Set(try council.annotateNow(query(item)).inferredPreferences.map(\.dimension))
-            s.truePositives += truth.intersection(inferred).count
-            s.falsePositives += inferred.subtracting(truth).count
-            s.falseNegatives += truth.subtracting(inferred).count
+            s.add(truth: truth, inferred: Set(try council.annotateNow(query(item)).inferredPreferences.map(\.dimension)))
         }
         return s
     }
