@@ -64,9 +64,9 @@ public struct BuiltinCouncil: CouncilBackend {
         var inferences: [Inference] = []
         var tentative: [CueDetector.Finding] = []
         if let reader, let calibration = pack.calibration {
-            for f in reader.features(question: question, preference: preference, topic: topic, scans: (q, p)) {
+            let features = reader.features(question: question, preference: preference, topic: topic, scans: (q, p))
+            for (f, confidence) in zip(features, PreferenceReader.confidences(features, calibration)) {
                 guard let d = pack.dimension(named: f.dimension) else { continue }
-                let confidence = PreferenceReader.confidence(f, calibration)
                 if confidence >= calibration.threshold, let e = PreferenceReader.evidence(f, calibration) {
                     inferences.append(Inference(dimension: d, weight: confidence, confidence: (confidence * 1000).rounded() / 1000,
                                                 evidence: e.span, severity: min(1, max(0, d.severity + adjust)), impliedBy: e.impliedBy))

@@ -30,9 +30,11 @@ public struct HandwrittenQueries: Codable, Sendable {
     }
 }
 
-/// Fits the council's decision rule on hand-written development queries: a logistic regression
-/// of "a careful reader finds dimension d" on `PreferenceFeatures`, then the confidence threshold
-/// with the best F1 on the same queries.
+/// Fits the council's decision rule on hand-written development queries, in two stages of
+/// logistic regression of "a careful reader finds dimension d": the first on `PreferenceFeatures`
+/// alone gives the ranking of a query's dimensions; the second adds each dimension's standing in
+/// that ranking. Then the threshold: the highest recall whose precision on the same queries
+/// reaches the target.
 public enum CouncilCalibrator {
     public struct Score: Sendable, Equatable {
         public var truePositives = 0, falsePositives = 0, falseNegatives = 0
@@ -49,24 +51,42 @@ public enum CouncilCalibrator {
         public var f1: Double { precision + recall == 0 ? 0 : 2 * precision * recall / (precision + recall) }
     }
 
-    /// Features of every (item, dimension) with its label.
-    public static func examples(_ reader: PreferenceReader, _ items: [HandwrittenQueries.Item]) -> [(features: PreferenceFeatures, label: Bool)] {
-        var out: [(PreferenceFeatures, Bool)] = []
-        for item in items {
-            let truth = Set(item.preferences.map(\.dimension))
-            for f in reader.features(question: item.query, preference: "", topic: item.topic) {
-                out.append((f, truth.contains(f.dimension)))
-            }
+    /// One query's evidence for every dimension, with the dimensions a careful reader finds.
+    public typealias Example = (features: [PreferenceFeatures], truth: Set<String>)
+
+    public static func examples(_ reader: PreferenceReader, _ items: [HandwrittenQueries.Item]) -> [Example] {
+        items.map { item in
+            (reader.features(question: item.query, preference: "", topic: item.topic), Set(item.preferences.map(\.dimension)))
         }
-        return out
     }
 
-    /// Logistic regression by full-batch gradient descent with an L2 penalty (deterministic), for
-    /// each similarity floor of `floors`; the threshold is the one with the highest recall whose
-    /// precision on the same queries reaches `targetPrecision` (the best F1 if none does), and the
-    /// floor is the one whose threshold scores best that way.
-    public static func fit(_ examples: [(features: PreferenceFeatures, label: Bool)], l2: Double = 0.001,
-                           floors: [Double] = [0.3, 0.35, 0.4, 0.45, 0.5, 0.55], targetPrecision: Double = 0.75,
+    /// Logistic regression by full-batch gradient descent with an L2 penalty (deterministic).
+    static func logistic(_ xs: [[Double]], _ ys: [Double], l2: Double, iterations: Int, learningRate: Double) -> (w: [Double], b: Double) {
+        let k = xs.first?.count ?? 0
+        var w = [Double](repeating: 0, count: k), b = 0.0
+        let n = Double(max(1, xs.count))
+        for _ in 0..<iterations {
+            var gw = [Double](repeating: 0, count: k), gb = 0.0
+            for (x, y) in zip(xs, ys) {
+                var z = b
+                for j in 0..<k { z += w[j] * x[j] }
+                let err = 1 / (1 + exp(-z)) - y
+                for j in 0..<k { gw[j] += err * x[j] }
+                gb += err
+            }
+            for j in 0..<k { w[j] -= learningRate * (gw[j] / n + l2 * w[j]) }
+            b -= learningRate * gb / n
+        }
+        return (w, b)
+    }
+
+    static func rounded(_ x: Double) -> Double { (x * 1e4).rounded() / 1e4 }
+
+    /// Both stages for each similarity floor of `floors`; the threshold is the one with the
+    /// highest recall whose precision on the same queries reaches `targetPrecision` (the best F1
+    /// if none does), and the floor is the one whose threshold scores best that way.
+    public static func fit(_ examples: [Example], l2: Double = 0.001,
+                           floors: [Double] = [0.3, 0.35, 0.4, 0.45, 0.5, 0.55], targetPrecision: Double = 0.72,
                            iterations: Int = 4000, learningRate: Double = 0.5, fittedOn: String) -> CouncilCalibration {
         func better(_ a: Score, than b: Score) -> Bool {
             let aOK = a.precision >= targetPrecision, bOK = b.precision >= targetPrecision
@@ -74,27 +94,19 @@ public enum CouncilCalibrator {
             return aOK ? (a.recall > b.recall + 1e-12 || (abs(a.recall - b.recall) <= 1e-12 && a.precision > b.precision + 1e-12))
                        : a.f1 > b.f1 + 1e-12
         }
+        let names = PreferenceFeatures.names
         var best: (calibration: CouncilCalibration, score: Score)? = nil
         for floor in floors {
-            let k = PreferenceFeatures.names.count
-            var w = [Double](repeating: 0, count: k), b = 0.0
-            let xs = examples.map { $0.features.vector(floor: floor) }, ys = examples.map { $0.label ? 1.0 : 0.0 }
-            let n = Double(max(1, xs.count))
-            for _ in 0..<iterations {
-                var gw = [Double](repeating: 0, count: k), gb = 0.0
-                for (x, y) in zip(xs, ys) {
-                    var z = b
-                    for j in 0..<k { z += w[j] * x[j] }
-                    let err = 1 / (1 + exp(-z)) - y
-                    for j in 0..<k { gw[j] += err * x[j] }
-                    gb += err
-                }
-                for j in 0..<k { w[j] -= learningRate * (gw[j] / n + l2 * w[j]) }
-                b -= learningRate * gb / n
-            }
+            let vectors = examples.map { $0.features.map { $0.vector(floor: floor) } }
+            let ys = examples.flatMap { e in e.features.map { e.truth.contains($0.dimension) ? 1.0 : 0.0 } }
+            let first = logistic(vectors.flatMap { $0 }, ys, l2: l2, iterations: iterations, learningRate: learningRate)
+            let ranking = Dictionary(uniqueKeysWithValues: zip(names, first.w.map(rounded)))
+            let xs = vectors.flatMap { v in zip(v, PreferenceReader.standing(v, ranking)).map { $0 + [$1] } }
+            let second = logistic(xs, ys, l2: l2, iterations: iterations, learningRate: learningRate)
             var calibration = CouncilCalibration(
-                weights: Dictionary(uniqueKeysWithValues: zip(PreferenceFeatures.names, w.map { ($0 * 1e4).rounded() / 1e4 })),
-                bias: (b * 1e4).rounded() / 1e4, threshold: 0.5, similarityFloor: floor, fittedOn: fittedOn, development: [:])
+                weights: Dictionary(uniqueKeysWithValues: zip(names + [PreferenceFeatures.standingName], second.w.map(rounded))),
+                bias: rounded(second.b), ranking: ranking, threshold: 0.5, similarityFloor: floor,
+                fittedOn: fittedOn, development: [:])
             for step in 5...95 {
                 calibration.threshold = Double(step) / 100
                 let s = score(examples, calibration)
@@ -109,12 +121,12 @@ public enum CouncilCalibrator {
         return calibration
     }
 
-    /// Micro precision and recall of the calibrated decision on labelled examples.
-    public static func score(_ examples: [(features: PreferenceFeatures, label: Bool)], _ c: CouncilCalibration) -> Score {
+    /// Micro precision and recall of the calibrated decision on labelled queries.
+    public static func score(_ examples: [Example], _ c: CouncilCalibration) -> Score {
         var s = Score()
-        for (f, label) in examples {
-            let inferred = PreferenceReader.confidence(f, c) >= c.threshold
-            if inferred && label { s.truePositives += 1 } else if inferred { s.falsePositives += 1 } else if label { s.falseNegatives += 1 }
+        for e in examples {
+            let inferred = zip(e.features, PreferenceReader.confidences(e.features, c)).filter { $0.1 >= c.threshold }.map(\.0.dimension)
+            s.add(truth: e.truth, inferred: Set(inferred))
         }
         return s
     }

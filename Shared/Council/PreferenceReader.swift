@@ -13,7 +13,8 @@ public struct PreferenceFeatures: Sendable, Equatable {
     /// (strength of the implication, similarity of the closest clause to the situation's
     /// examples) for every situation that implies the dimension.
     public var situationSimilarities: [SituationSimilarity]
-    /// Similarity of the closest clause to the dimension's cue sentences and clauses.
+    /// Similarity to the dimension's cue sentences, clauses and everyday phrasings of the closest
+    /// clause among those whose closest dimension this is (a clause means one dimension).
     public var cueSimilarity: Double
     /// The topic's prior for the dimension.
     public var topicPrior: Double
@@ -32,6 +33,8 @@ public struct PreferenceFeatures: Sendable, Equatable {
     }
 
     public static let names = ["keyword", "situation_words", "situation_meaning", "cue_meaning", "prior_support"]
+    /// The query-level feature: the dimension's first-stage score minus the query's best.
+    public static let standingName = "standing"
 
     /// Similarity above the floor, rescaled to [0, 1].
     static func above(_ similarity: Double, _ floor: Double) -> Double { max(0, (similarity - floor) / (1 - floor)) }
@@ -62,18 +65,21 @@ public struct PreferenceFeatures: Sendable, Equatable {
 /// Meaning is cosine similarity of all-MiniLM-L6-v2 sentence embeddings between a clause of the
 /// query and the pack's sentences; similarities below the calibration's floor count as nothing. Clauses
 /// are embedded with the pack's distractor phrases ("safe word") taken out, so incidental wording
-/// does not read as a cue; the evidence quoted is always the clause as written.
+/// does not read as a cue; the evidence quoted is always the clause as written. Situations and
+/// meaning are read only outside the benchmark builder's frames (`PackFrames`).
 public final class PreferenceReader: @unchecked Sendable {
     public let pack: KnowledgePack
     public let encoder: SentenceEncoder
     let detector: CueDetector
     let dimensionNames: [String]
-    /// Unit embeddings of every dimension's cue sentences and clauses, with the owning dimension index.
-    let cuePrototypes: [[Float]], cueOwner: [Int]
-    /// Unit embeddings of every situation's examples and triggers, with the owning situation index.
-    let situationPrototypes: [[Float]], situationOwner: [Int]
+    /// Unit embeddings of every dimension's cue sentences, cue clauses, description and everyday
+    /// phrasings, with the owning dimension index.
+    let cuePrototypes: EmbeddingMatrix, cueOwner: [Int]
+    /// Unit embeddings of every situation's examples, with the owning situation index.
+    let situationPrototypes: EmbeddingMatrix, situationOwner: [Int]
     let triggerPatterns: [[PhrasePattern]]
     let neutralPatterns: [PhrasePattern]
+    let frames: PackFrames
     private let cache = EmbeddingCache(capacity: 50_000)
 
     public init(pack: KnowledgePack, encoder: SentenceEncoder) {
@@ -83,28 +89,24 @@ public final class PreferenceReader: @unchecked Sendable {
         dimensionNames = pack.dimensions.map(\.name)
         var cueTexts: [String] = [], cueOwner: [Int] = []
         for (i, d) in pack.dimensions.enumerated() {
-            for s in d.cueSentences + d.cueClauses + [d.description] { cueTexts.append(s); cueOwner.append(i) }
+            for s in d.cueSentences + d.cueClauses + [d.description] + (pack.phrasings[d.name] ?? []) {
+                cueTexts.append(s); cueOwner.append(i)
+            }
         }
         var sitTexts: [String] = [], sitOwner: [Int] = []
         for (i, s) in pack.situations.situations.enumerated() {
             for e in s.examples { sitTexts.append(e); sitOwner.append(i) }
         }
-        cuePrototypes = Self.embedInBatches(encoder, cueTexts)
-        situationPrototypes = Self.embedInBatches(encoder, sitTexts)
+        // one cached list, so a pack edit re-embeds once and a restart reads the file
+        let cache = PrototypeEmbeddings.defaultDirectory(for: encoder)
+        let all = PrototypeEmbeddings.embed(cueTexts + sitTexts, with: encoder, cacheDirectory: cache)
+        cuePrototypes = EmbeddingMatrix(Array(all[..<cueTexts.count]), dimension: encoder.dimension)
+        situationPrototypes = EmbeddingMatrix(Array(all[cueTexts.count...]), dimension: encoder.dimension)
         self.cueOwner = cueOwner
         self.situationOwner = sitOwner
         triggerPatterns = pack.situations.situations.map { $0.triggers.map(PhrasePattern.init) }
         neutralPatterns = pack.distractors.flatMap { $0.neutralPhrases.map(PhrasePattern.init) }
-    }
-
-    static func embedInBatches(_ encoder: SentenceEncoder, _ texts: [String]) -> [[Float]] {
-        var out: [[Float]] = []
-        var i = 0
-        while i < texts.count {
-            out += encoder.embed(Array(texts[i..<min(texts.count, i + 64)]))
-            i += 64
-        }
-        return out
+        frames = PackFrames(pack: pack)
     }
 
     /// Features for every dimension, in pack order.
@@ -117,14 +119,16 @@ public final class PreferenceReader: @unchecked Sendable {
     func features(question: String, preference: String, topic: String?,
                   scans: (question: CueDetector.Scan, preference: CueDetector.Scan)) -> [PreferenceFeatures] {
         let q = scans.question, p = scans.preference
-        let clauses = Self.clauses(question) + Self.clauses(preference)
+        // situations and meaning are read in the person's own words, never in the pack's frames
+        let ownQuestion = frames.readable(question), ownPreference = frames.readable(preference)
+        let clauses = Self.clauses(ownQuestion) + Self.clauses(ownPreference)
         let embeddings = embed(clauses.map { masked($0) })
         let slug = topic.flatMap { pack.topic(named: $0)?.slug }
         let priors = slug.flatMap { pack.situations.topicPriors[$0] } ?? [:]
 
         // situations by wording
         var wordHits: [(situation: Int, evidence: String)] = []
-        for text in [question, preference] where !text.isEmpty {
+        for text in [ownQuestion, ownPreference] where !text.isEmpty {
             let t = ScannedText(text)
             for (si, patterns) in triggerPatterns.enumerated() {
                 if let r = patterns.lazy.compactMap({ t.matches(of: $0).first }).first {
@@ -137,13 +141,19 @@ public final class PreferenceReader: @unchecked Sendable {
         var cueBest = [Float](repeating: 0, count: D), cueClause = [Int](repeating: -1, count: D)
         var sitBest = [Float](repeating: 0, count: pack.situations.situations.count)
         var sitClause = [Int](repeating: -1, count: sitBest.count)
-        for (ci, e) in embeddings.enumerated() {
-            for (k, proto) in cuePrototypes.enumerated() {
-                let c = SentenceEncoder.cosine(e, proto)
-                if c > cueBest[cueOwner[k]] { cueBest[cueOwner[k]] = c; cueClause[cueOwner[k]] = ci }
+        let cueCos = cuePrototypes.cosines(embeddings), sitCos = situationPrototypes.cosines(embeddings)
+        let P = cuePrototypes.rows, Q = situationPrototypes.rows
+        var clauseCue = [Float](repeating: -1, count: D)
+        for ci in embeddings.indices {
+            // a clause means the dimension it is closest to, and only that one
+            for i in 0..<D { clauseCue[i] = -1 }
+            for k in 0..<P { clauseCue[cueOwner[k]] = max(clauseCue[cueOwner[k]], cueCos[ci * P + k]) }
+            let top = clauseCue.max() ?? -1
+            for i in 0..<D where clauseCue[i] >= top && clauseCue[i] > cueBest[i] {
+                cueBest[i] = clauseCue[i]; cueClause[i] = ci
             }
-            for (k, proto) in situationPrototypes.enumerated() {
-                let c = SentenceEncoder.cosine(e, proto)
+            for k in 0..<Q {
+                let c = sitCos[ci * Q + k]
                 if c > sitBest[situationOwner[k]] { sitBest[situationOwner[k]] = c; sitClause[situationOwner[k]] = ci }
             }
         }
@@ -173,11 +183,56 @@ public final class PreferenceReader: @unchecked Sendable {
         return out
     }
 
-    /// The calibrated confidence of each dimension (σ of the fitted linear score).
-    public static func confidence(_ f: PreferenceFeatures, _ c: CouncilCalibration) -> Double {
-        var z = c.bias
-        for (name, value) in zip(PreferenceFeatures.names, f.vector(floor: c.similarityFloor)) { z += (c.weights[name] ?? 0) * value }
-        return 1 / (1 + exp(-z))
+    /// Every piece of evidence before any maximum is taken, for studying decision rules
+    /// (`cdra council calibrate --dump-evidence`): per clause, the closest cue prototype of each
+    /// dimension and the closest example of each situation.
+    public struct Study: Codable, Sendable {
+        public var clauses: [String]
+        public var cueSimilarity: [[Float]]
+        public var situationSimilarity: [[Float]]
+        public var keyword: [Double]
+        public var situationWords: [Double]
+        public var topicPrior: [Double]
+    }
+
+    public func study(question: String, preference: String, topic: String?) -> Study {
+        let ownQuestion = frames.readable(question), ownPreference = frames.readable(preference)
+        let clauses = Self.clauses(ownQuestion) + Self.clauses(ownPreference)
+        let embeddings = embed(clauses.map { masked($0) })
+        let D = dimensionNames.count, S = pack.situations.situations.count
+        let cueCos = cuePrototypes.cosines(embeddings), sitCos = situationPrototypes.cosines(embeddings)
+        let P = cuePrototypes.rows, Q = situationPrototypes.rows
+        var cue: [[Float]] = [], sit: [[Float]] = []
+        for ci in embeddings.indices {
+            var c = [Float](repeating: -1, count: D), t = [Float](repeating: -1, count: S)
+            for k in 0..<P { c[cueOwner[k]] = max(c[cueOwner[k]], cueCos[ci * P + k]) }
+            for k in 0..<Q { t[situationOwner[k]] = max(t[situationOwner[k]], sitCos[ci * Q + k]) }
+            cue.append(c); sit.append(t)
+        }
+        let f = features(question: question, preference: preference, topic: topic)
+        return Study(clauses: clauses, cueSimilarity: cue, situationSimilarity: sit, keyword: f.map(\.keyword),
+                     situationWords: f.map(\.situationWords), topicPrior: f.map(\.topicPrior))
+    }
+
+    /// The calibrated confidence of each dimension of one query (σ of the fitted linear score).
+    /// The score sees the dimension's evidence and its standing in the query: how far its
+    /// first-stage score (`CouncilCalibration.ranking`) lies below the query's best dimension.
+    public static func confidences(_ features: [PreferenceFeatures], _ c: CouncilCalibration) -> [Double] {
+        let vectors = features.map { $0.vector(floor: c.similarityFloor) }
+        let standing = Self.standing(vectors, c.ranking)
+        return zip(vectors, standing).map { v, st in
+            var z = c.bias + (c.weights[PreferenceFeatures.standingName] ?? 0) * st
+            for (name, value) in zip(PreferenceFeatures.names, v) { z += (c.weights[name] ?? 0) * value }
+            return 1 / (1 + exp(-z))
+        }
+    }
+
+    /// First-stage score of each vector minus the best of them (0 for the best; all 0 without a ranking).
+    static func standing(_ vectors: [[Double]], _ ranking: [String: Double]?) -> [Double] {
+        guard let ranking, !vectors.isEmpty else { return [Double](repeating: 0, count: vectors.count) }
+        let z = vectors.map { v in zip(PreferenceFeatures.names, v).reduce(0.0) { $0 + (ranking[$1.0] ?? 0) * $1.1 } }
+        let top = z.max()!
+        return z.map { $0 - top }
     }
 
     /// The span an inference quotes and, when a situation carries it, that situation.

@@ -18,14 +18,19 @@ public struct KnowledgePack: Sendable, Equatable {
     public var lexicon: KnowledgeLexicon
     /// Situations and topic priors (`situations.json`; a pack without the file has none).
     public var situations: KnowledgeSituations
+    /// Dimension → everyday ways people voice it (`phrasings.json`; matched by meaning only, never
+    /// used by the benchmark builder; a pack without the file has none).
+    public var phrasings: [String: [String]]
     /// The council's fitted decision rule (`calibration.json`; without it the council reads
     /// keywords only).
     public var calibration: CouncilCalibration?
 
     public init(topics: [KnowledgeTopic], dimensions: [KnowledgeDimension], distractors: [KnowledgeDistractor],
                 personas: [CouncilPersona], moderator: String, lexicon: KnowledgeLexicon,
-                situations: KnowledgeSituations = .none, calibration: CouncilCalibration? = nil) throws {
+                situations: KnowledgeSituations = .none, phrasings: [String: [String]] = [:],
+                calibration: CouncilCalibration? = nil) throws {
         self.situations = situations
+        self.phrasings = phrasings
         self.calibration = calibration
         self.topics = topics
         self.dimensions = dimensions.sorted { $0.name < $1.name }
@@ -73,11 +78,13 @@ public struct KnowledgePack: Sendable, Equatable {
         }
         let situations = FileManager.default.fileExists(atPath: directory.appendingPathComponent("situations.json").path)
             ? try decode(KnowledgeSituations.self, directory, "situations.json") : .none
+        let phrasings = FileManager.default.fileExists(atPath: directory.appendingPathComponent("phrasings.json").path)
+            ? try decode(PhrasingsFile.self, directory, "phrasings.json").phrasings : [:]
         let calibration = FileManager.default.fileExists(atPath: directory.appendingPathComponent("calibration.json").path)
             ? try decode(CouncilCalibration.self, directory, "calibration.json") : nil
         return try KnowledgePack(topics: topics, dimensions: dimensions, distractors: distractors,
                                  personas: personasFile.personas, moderator: personasFile.moderator, lexicon: lexicon,
-                                 situations: situations, calibration: calibration)
+                                 situations: situations, phrasings: phrasings, calibration: calibration)
     }
 
     public func dimension(named name: String) -> KnowledgeDimension? {
@@ -92,6 +99,7 @@ public struct KnowledgePack: Sendable, Equatable {
 
     private struct TopicsFile: Decodable { var topics: [KnowledgeTopic] }
     private struct DistractorsFile: Decodable { var distractors: [KnowledgeDistractor] }
+    private struct PhrasingsFile: Decodable { var phrasings: [String: [String]] }
     private struct PersonasFile: Decodable { var moderator: String; var personas: [CouncilPersona] }
 
     private static func decode<T: Decodable>(_ type: T.Type, _ dir: URL, _ name: String,
@@ -265,9 +273,16 @@ public struct KnowledgePack: Sendable, Equatable {
                 if !(0.0...1.0).contains(v) { throw fail("situations.json", "topic_priors.\(slug).\(d)", "\(v) is outside [0, 1]") }
             }
         }
+        for (d, list) in phrasings.sorted(by: { $0.key < $1.key }) {
+            if !dimNames.contains(d) { throw fail("phrasings.json", "phrasings.\(d)", "unknown dimension '\(d)'", .unknownReference) }
+            for (i, s) in list.enumerated() where s.trimmingCharacters(in: .whitespaces).isEmpty {
+                throw fail("phrasings.json", "phrasings.\(d)[\(i)]", "is empty")
+            }
+        }
         if let c = calibration {
             if !(0.0...1.0).contains(c.threshold) { throw fail("calibration.json", "threshold", "\(c.threshold) is outside [0, 1]") }
             for (k, v) in c.weights where !v.isFinite { throw fail("calibration.json", "weights.\(k)", "is not a finite number") }
+            for (k, v) in c.ranking ?? [:] where !v.isFinite { throw fail("calibration.json", "ranking.\(k)", "is not a finite number") }
         }
     }
 }

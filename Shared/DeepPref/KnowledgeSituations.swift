@@ -38,11 +38,15 @@ public struct KnowledgeSituations: Codable, Sendable, Equatable {
 /// How the council turns its evidence into a decision (`Knowledge/calibration.json`), written by
 /// `cdra council calibrate` from the hand-written development queries (never from the benchmark).
 ///
-/// confidence(d) = σ(bias + Σ weights[f] · feature_f(d)); d is inferred when confidence ≥ threshold.
+/// confidence(d) = σ(bias + Σ weights[f] · feature_f(d) + weights["standing"] · standing(d)), where
+/// standing(d) = r(d) − max over the query's dimensions of r, r(d) = Σ ranking[f] · feature_f(d);
+/// d is inferred when confidence ≥ threshold.
 public struct CouncilCalibration: Codable, Sendable, Equatable {
     /// Feature name → weight; names as `PreferenceFeatures` defines them.
     public var weights: [String: Double]
     public var bias: Double
+    /// First-stage weights (the same features, no bias) that rank a query's dimensions; nil: no standing.
+    public var ranking: [String: Double]?
     public var threshold: Double
     /// Cosine similarity below which a clause means nothing (rescaled to [0, 1] above it).
     public var similarityFloor: Double
@@ -50,8 +54,9 @@ public struct CouncilCalibration: Codable, Sendable, Equatable {
     public var fittedOn: String
     public var development: [String: Double]
 
-    public init(weights: [String: Double], bias: Double, threshold: Double, similarityFloor: Double,
-                fittedOn: String, development: [String: Double]) {
+    public init(weights: [String: Double], bias: Double, ranking: [String: Double]? = nil, threshold: Double,
+                similarityFloor: Double, fittedOn: String, development: [String: Double]) {
+        self.ranking = ranking
         self.similarityFloor = similarityFloor
         self.weights = weights
         self.bias = bias
@@ -61,6 +66,6 @@ public struct CouncilCalibration: Codable, Sendable, Equatable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case weights, bias, threshold, similarityFloor = "similarity_floor", fittedOn = "fitted_on", development
+        case weights, bias, ranking, threshold, similarityFloor = "similarity_floor", fittedOn = "fitted_on", development
     }
 }

@@ -37,6 +37,8 @@ public final class SentenceEncoder: @unchecked Sendable {
 
     public let tokenizer: WordPieceTokenizer
     public let dimension: Int
+    /// The directory the model was loaded from (nil when built from bytes).
+    public private(set) var directory: URL?
     let layers: Int, heads: Int, inner: Int, eps: Float, maxPositions: Int
     let wordEmbeddings: [Float], positionEmbeddings: [Float], typeEmbedding: [Float]
     let embeddingNorm: (weight: [Float], bias: [Float])
@@ -78,6 +80,7 @@ public final class SentenceEncoder: @unchecked Sendable {
             throw SentenceEncoderError("\(directory.path)/vocab.txt is not UTF-8")
         }
         try self.init(config: config, vocabularyText: vocabulary, safetensors: contents["model.safetensors"]!)
+        self.directory = directory
     }
 
     /// Builds the encoder from a config.json object, vocab.txt text and model.safetensors bytes.
@@ -256,5 +259,39 @@ extension SentenceEncoder {
         var s: Float = 0
         for i in 0..<min(a.count, b.count) { s += a[i] * b[i] }
         return s
+    }
+}
+
+/// Unit embeddings stored as one row-major matrix, so the cosines of many sentences against all
+/// of them are one `sgemm`.
+public struct EmbeddingMatrix: Sendable {
+    public let rows: Int
+    public let dimension: Int
+    let values: [Float]
+
+    public init(_ embeddings: [[Float]], dimension: Int) {
+        precondition(embeddings.allSatisfy { $0.count == dimension }, "every embedding must have \(dimension) values")
+        rows = embeddings.count
+        self.dimension = dimension
+        values = embeddings.flatMap { $0 }
+    }
+
+    /// Cosines of every query (unit length, `dimension` values) with every row, row-major:
+    /// element `q * rows + r`.
+    public func cosines(_ queries: [[Float]]) -> [Float] {
+        guard !queries.isEmpty, rows > 0 else { return [] }
+        let a = queries.flatMap { $0 }
+        precondition(a.count == queries.count * dimension, "every query must have \(dimension) values")
+        var out = [Float](repeating: 0, count: queries.count * rows)
+        a.withUnsafeBufferPointer { ap in
+            values.withUnsafeBufferPointer { bp in
+                out.withUnsafeMutableBufferPointer { cp in
+                    BLAS.sgemm(transA: false, transB: true, m: queries.count, n: rows, k: dimension, alpha: 1,
+                               a: ap.baseAddress!, lda: dimension, b: bp.baseAddress!, ldb: dimension,
+                               beta: 0, c: cp.baseAddress!, ldc: rows)
+                }
+            }
+        }
+        return out
     }
 }

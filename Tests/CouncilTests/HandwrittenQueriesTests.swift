@@ -26,7 +26,8 @@ import Testing
         let full = try Self.score(heldout), keywords = try Self.score(heldout, with: Fixture.council)
         print(String(format: "hand-written held-out (%d queries): situated recall %.3f precision %.3f; keywords only recall %.3f precision %.3f",
                      heldout.count, full.recall, full.precision, keywords.recall, keywords.precision))
-        #expect(full.recall >= keywords.recall + 0.1)
+        #expect(full.recall >= keywords.recall + 0.25)
+        #expect(full.recall >= 0.5)
         #expect(full.precision >= 0.7)
         let dev = try Self.score(Fixture.handwritten.queries.filter { $0.split == "dev" })
         print(String(format: "hand-written dev: situated recall %.3f precision %.3f", dev.recall, dev.precision))
@@ -37,6 +38,17 @@ import Testing
         let (precision, recall) = Fixture.precisionRecall(test, try Fixture.annotate(test, with: Fixture.fullCouncil))
         print(String(format: "situated council, benchmark test split: recall %.3f precision %.3f", recall, precision))
         #expect(recall >= 0.9)
+        #expect(precision >= 0.9)
+    }
+
+    @Test func theSituatedCouncilReadsMoreOfThePerturbedSplit() throws {
+        let perturbed = Fixture.benchmark.perturbedTest
+        let (precision, recall) = Fixture.precisionRecall(perturbed, try Fixture.annotate(perturbed, with: Fixture.fullCouncil))
+        let (kp, kr) = Fixture.precisionRecall(perturbed, try Fixture.annotate(perturbed, with: Fixture.council))
+        print(String(format: "benchmark perturbed split: situated recall %.3f precision %.3f; keywords only recall %.3f precision %.3f",
+                     recall, precision, kr, kp))
+        #expect(recall >= kr + 0.05)
+        #expect(precision >= 0.9)
     }
 
     @Test func theSetIsLargeEnoughAndWellFormed() throws {

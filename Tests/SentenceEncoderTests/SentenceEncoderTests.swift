@@ -138,4 +138,27 @@ private func reference(_ sentences: [String]) throws -> (tokens: [[Int32]], embe
             try SentenceEncoder(config: config, vocabularyText: vocab, safetensors: file)
         } throws: { "\($0)".contains("model.safetensors") }
     }
+
+    @Test func prototypeEmbeddingsAreCachedExactlyAndABrokenFileIsRecomputed() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("cdra-prototypes-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let texts = ["I can't afford much this month.", "Nobody should see my messages.", "I'm scared of heights."]
+        let fresh = PrototypeEmbeddings.embed(texts, with: encoder, cacheDirectory: dir)
+        #expect(fresh == encoder.embed(texts))
+        let files = try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".f32") }
+        #expect(files.count == 1)
+        #expect(PrototypeEmbeddings.embed(texts, with: encoder, cacheDirectory: dir) == fresh)
+        // other texts: another file, never the first one's rows
+        let reversed = PrototypeEmbeddings.embed(Array(texts.reversed()), with: encoder, cacheDirectory: dir)
+        #expect(zip(reversed, fresh.reversed()).allSatisfy { SentenceEncoder.cosine($0, $1) > 0.99999 })
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.path).filter { $0.hasSuffix(".f32") }.count == 2)
+        // a truncated file and a file of NaNs are ignored and rewritten
+        let url = dir.appendingPathComponent(files[0])
+        try Data(count: 100).write(to: url)
+        #expect(PrototypeEmbeddings.embed(texts, with: encoder, cacheDirectory: dir) == fresh)
+        try Data(repeating: 0xFF, count: texts.count * encoder.dimension * 4).write(to: url)
+        #expect(PrototypeEmbeddings.embed(texts, with: encoder, cacheDirectory: dir) == fresh)
+        #expect(try Data(contentsOf: url).count == texts.count * encoder.dimension * 4)
+        #expect(PrototypeEmbeddings.embed(texts, with: encoder, cacheDirectory: dir) == fresh)
+    }
 }
