@@ -18,13 +18,15 @@ enum PolicyData {
         }
     }
 
-    /// The warm start's checkpoint id: one per warm-start configuration and train split, so every
-    /// method and seed of a study starts from the same one.
+    /// The warm start's checkpoint id: one per warm-start configuration and train split (the
+    /// content of every prompt and reference, so a benchmark rebuilt with another seed, or
+    /// annotated again by a changed council, gets its own), so every method and seed of a study
+    /// starts from the same one.
     static func warmStartID(_ config: PolicyTrainingConfig, train: [AnnotatedQuery]) -> String {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         var text = String(decoding: try! encoder.encode(config.warmStart), as: UTF8.self)
-        text += "|\(train.count)|\(train.first?.query.queryID ?? "")|\(train.last?.query.queryID ?? "")"
+        text += "|\(train.count)|" + FNV1a.hex(PolicyFormat.tokenizerCorpus(train).utf8)
         return "policy-sft-" + FNV1a.hex(text.utf8)
     }
 

@@ -28,6 +28,8 @@ struct PolicyOptions: ParsableArguments {
     @Option(help: "PRM–oracle gap that counts as gamed.") var gapThreshold: Double?
     @Option(help: "Gamed steps in a row before a PRM refresh (K).") var patience: Int?
     @Option(help: "Refreshes before the run stops (R).") var maxRefreshes: Int?
+    @Option(help: "Feedback revisions for groups whose best final score is below this (default: off).")
+    var revisionThreshold: Double?
 
     func resolved() throws -> PolicyTrainingConfig {
         var c = PolicyTrainingConfig()
@@ -62,6 +64,7 @@ struct PolicyOptions: ParsableArguments {
         if let v = gapThreshold { c.hackingGuard.gapThreshold = v }
         if let v = patience { c.hackingGuard.patience = v }
         if let v = maxRefreshes { c.hackingGuard.maxRefreshes = v }
+        if let v = revisionThreshold { c.revisionThreshold = v }
         guard c.problems.isEmpty else { throw ValidationError(c.problems.joined(separator: "; ")) }
         return c
     }

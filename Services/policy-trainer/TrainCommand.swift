@@ -235,8 +235,8 @@ final class PolicyRun {
     func store(step: Int, metrics: [String: Double], samples: [PolicyRLTrainer.Sample]) async throws {
         let checkpoint = trainer.checkpointID(step: max(0, step - 1))
         let records = samples.map { s in
-            ResponseRecord(responseID: s.responseID, queryID: s.queryID, modelCheckpoint: checkpoint, origin: "policy",
-                           text: s.text, steps: s.steps.isEmpty && s.answer.isEmpty ? [] : ResponseLayout.lines(steps: s.steps, answer: s.answer))
+            ResponseRecord(responseID: s.responseID, queryID: s.queryID, modelCheckpoint: checkpoint, origin: s.origin,
+                           parentResponseID: s.parentResponseID, text: s.text, steps: s.steps.isEmpty && s.answer.isEmpty ? [] : ResponseLayout.lines(steps: s.steps, answer: s.answer))
         }
         let run = self.run
         try await retrying("storing step \(step) of \(run)", log: Self.log) {

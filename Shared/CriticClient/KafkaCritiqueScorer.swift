@@ -26,6 +26,7 @@ public final class KafkaCritiqueScorer: CritiqueScorer, @unchecked Sendable {
     private struct Pending {
         var waiting: [String: (sentAt: ContinuousClock.Instant, steps: Int)] = [:]
         var answered: [String: SampleScore] = [:]
+        var critiques: [String: String] = [:]
         var latencies: [Double] = []
         /// Ids answered in this or the previous batch: a second reply for one is a duplicate.
         var recent: Set<String> = []
@@ -64,6 +65,7 @@ public final class KafkaCritiqueScorer: CritiqueScorer, @unchecked Sendable {
                         let id = reply.requestID
                         if let wait = p.waiting.removeValue(forKey: id) {
                             p.answered[id] = SampleScore(reply, steps: wait.steps)
+                            if reply.status == .ok { p.critiques[id] = reply.critiqueText }
                             p.latencies.append(Double((now - wait.sentAt).components.attoseconds) / 1e15
                                                + Double((now - wait.sentAt).components.seconds) * 1000)
                             p.recent.insert(id)
@@ -86,6 +88,7 @@ public final class KafkaCritiqueScorer: CritiqueScorer, @unchecked Sendable {
             p.previous = p.recent
             p.recent = []
             p.answered = [:]
+            p.critiques = [:]
             p.latencies = []
             return (p.unknown, p.duplicates)
         }
@@ -122,6 +125,7 @@ public final class KafkaCritiqueScorer: CritiqueScorer, @unchecked Sendable {
         }
         return pending.withLock { p in
             var report = ScoringReport(scores: p.answered)
+            report.critiques = p.critiques
             report.latenciesMs = p.latencies
             report.resends = resent
             report.unknownReplies = p.unknown - startUnknown

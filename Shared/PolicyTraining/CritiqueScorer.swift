@@ -33,6 +33,8 @@ public enum SampleScore: Sendable, Equatable {
 public struct ScoringReport: Sendable {
     /// Scores by request id; every request of the batch has one.
     public var scores: [String: SampleScore]
+    /// The critique text of the scored replies, by request id (the feedback a revision reads).
+    public var critiques: [String: String] = [:]
     /// Round-trip times of the answered requests, in milliseconds.
     public var latenciesMs: [Double] = []
     /// Requests sent again after a timeout.
@@ -67,11 +69,12 @@ public final class BackendScorer: CritiqueScorer {
 
     public func score(_ requests: [CritiqueRequested]) async throws -> ScoringReport {
         let outcomes = try await backend.critique(requests)
-        var scores: [String: SampleScore] = [:]
+        var report = ScoringReport(scores: [:])
         for (request, outcome) in zip(requests, outcomes) {
-            scores[request.requestID] = SampleScore(outcome.produced(for: request, checkpointID: backend.checkpointID),
-                                                    steps: request.steps.count)
+            let reply = outcome.produced(for: request, checkpointID: backend.checkpointID)
+            report.scores[request.requestID] = SampleScore(reply, steps: request.steps.count)
+            if reply.status == .ok { report.critiques[request.requestID] = reply.critiqueText }
         }
-        return ScoringReport(scores: scores)
+        return report
     }
 }

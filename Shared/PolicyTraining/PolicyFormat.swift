@@ -40,6 +40,18 @@ public struct PolicyFormat: Sendable {
         [bos] + tokenizer.encode(Self.promptText(profile: profile, question: question)) + [assistant]
     }
 
+    /// The prompt of a feedback revision: the query's prompt with the critique's feedback as one
+    /// more line, at most `feedbackTokens` tokens of it,
+    ///
+    ///     <|bos|>Profile: ...\nQuestion: ...\nFeedback: <critique lines>\n<|assistant|>
+    ///
+    /// The revision then continues the draft's kept steps (`PolicyRLTrainer`).
+    public func revisionPromptTokens(profile: UserProfile, question: String, feedback: String, feedbackTokens: Int) -> [Int32] {
+        let feedback = Array(tokenizer.encode("Feedback: " + Self.oneLine(feedback)).prefix(feedbackTokens))
+        return [bos] + tokenizer.encode(Self.promptText(profile: profile, question: question)) + feedback
+            + tokenizer.encode("\n") + [assistant]
+    }
+
     /// The tokens of a response text, ended by `<|eos|>`.
     public func responseTokens(_ text: String) -> [Int32] {
         tokenizer.encode(text) + [eos]

@@ -80,6 +80,9 @@ public final class PolicyRLTrainer {
         public var answer: String
         /// The reward it got (nil when it left its group: failed or malformed critique).
         public var reward: Double?
+        /// `policy`, or `revision` for a feedback revision of `parentResponseID`.
+        public var origin = "policy"
+        public var parentResponseID: String?
     }
 
     /// What one step did.
@@ -115,51 +118,43 @@ public final class PolicyRLTrainer {
         var candidates: [Candidate] = []
         var requests: [CritiqueRequested] = []
         for (j, g) in generated.enumerated() {
-            let item = items[j / G]
-            var c = Candidate(item: item, tokens: g.tokens, text: format.text(g.tokens))
+            var c = Candidate(item: items[j / G], group: j / G, tokens: g.tokens, text: format.text(g.tokens))
             c.responseID = "\(runID)/\(s)/\(j)"
-            if let parsed = ResponseLayout.parse(c.text), let parts = format.tokenParts(g.tokens), parts.steps == parsed.steps.count {
-                c.steps = parsed.steps
-                c.answer = parsed.answer
-                c.tokenParts = parts.parts
-                if case let .rejected(reason) = oracle.gate.check(steps: parsed.steps, answer: parsed.answer) {
-                    c.gated = reason
-                } else {
-                    let id = "\(c.responseID)#\(FNV1a.hex(c.text.utf8))"
-                    c.requestID = id
-                    requests.append(CritiqueRequested(
-                        requestID: id, queryID: item.query.queryID, profile: item.query.profile,
-                        question: item.query.question, responseID: c.responseID, steps: parsed.steps, answer: parsed.answer,
-                        policyCheckpointID: checkpointID(step: state.step), criticCheckpointID: state.criticCheckpointID))
-                }
-            } else {
-                c.gated = "format gate: the response's step numbers do not run 1, 2, ..."
-            }
+            if let request = gate(&c) { requests.append(request) }
             candidates.append(c)
         }
         let report = requests.isEmpty ? ScoringReport(scores: [:]) : try await scorer.score(requests)
+        var (failed, malformed) = try applyScores(report, to: &candidates)
         let critiqued = ContinuousClock.now
 
-        // Scores, the oracle share and the PRM–oracle gap.
-        var failed = 0, malformed = 0
-        for i in candidates.indices {
-            if candidates[i].gated != nil {
-                candidates[i].final = FormatGate.rejectedScore
-                candidates[i].partScores = [FormatGate.rejectedScore]
-                candidates[i].tokenParts = [Int](repeating: 0, count: candidates[i].tokens.count)
-                continue
+        // Feedback revisions of weak groups; each scored revision joins its group.
+        var revisionMetrics: [String: Double] = [:]
+        if let threshold = config.revisionThreshold {
+            let first = candidates.count
+            var revisionRequests: [CritiqueRequested] = []
+            let revisions = try revise(candidates, report: report, threshold: threshold, seed: seed ^ 0x5E715E, step: s)
+            for var c in revisions {
+                if let request = gate(&c) { revisionRequests.append(request) }
+                candidates.append(c)
             }
-            guard let id = candidates[i].requestID, let score = report.scores[id] else {
-                throw PolicyTrainingError.critiqueTimeout("the scorer returned no score for request \(candidates[i].requestID ?? "?")")
+            let revisionReport = revisionRequests.isEmpty ? ScoringReport(scores: [:]) : try await scorer.score(revisionRequests)
+            let (f, m) = try applyScores(revisionReport, to: &candidates, from: first)
+            failed += f
+            malformed += m
+            let scored = candidates[first...].filter { $0.final != nil }
+            let gains = scored.compactMap { c in
+                candidates.first { $0.responseID == c.parentResponseID }?.final.map { config.reward.reward(c.final!) - config.reward.reward($0) }
             }
-            switch score {
-            case let .scored(final, steps, answer):
-                candidates[i].final = final
-                candidates[i].partScores = steps + [answer]
-            case .malformed: malformed += 1
-            case .failed: failed += 1
+            revisionMetrics["revisions"] = Double(revisions.count)
+            if !scored.isEmpty {
+                revisionMetrics["revision_reward_mean"] = scored.map { config.reward.reward($0.final!) }.reduce(0, +) / Double(scored.count)
+                revisionMetrics["revision_gain_mean"] = gains.reduce(0, +) / Double(max(1, gains.count))
+                revisionMetrics["revision_improved_fraction"] = Double(gains.filter { $0 > 0 }.count) / Double(max(1, gains.count))
             }
+            revisionMetrics["revision_s"] = Self.seconds(ContinuousClock.now - critiqued)
         }
+        let revised = ContinuousClock.now
+
         let scoredIndices = candidates.indices.filter { candidates[$0].requestID != nil && candidates[$0].final != nil }
         var pick = SeededGenerator(seed: seed ^ 0x0AC1E)
         let oracleIndices = Array(scoredIndices.shuffled(using: &pick).prefix(state.hackingGuard.oracleCount(batch: scoredIndices.count)))
@@ -172,7 +167,7 @@ public final class PolicyRLTrainer {
         var advantages: [Int: [Double]] = [:]
         var groups: [[[Double]]] = []
         for p in 0..<P {
-            let members = (p * G..<(p + 1) * G).filter { candidates[$0].final != nil }
+            let members = candidates.indices.filter { candidates[$0].group == p && candidates[$0].final != nil }
             let group = members.map { i in
                 GroupSample(reward: config.reward.reward(candidates[i].final!), partScores: candidates[i].partScores,
                             tokenParts: candidates[i].tokenParts)
@@ -187,7 +182,8 @@ public final class PolicyRLTrainer {
         let included = candidates.indices.filter { advantages[$0] != nil && !candidates[$0].tokens.isEmpty }
         let weights = aggregation.weights(lengths: included.map { candidates[$0].tokens.count })
         let update = try self.update(included.enumerated().map { n, i in
-            UpdateSequence(prompt: prompts[i], response: candidates[i].tokens, advantages: advantages[i]!, weight: weights[n])
+            UpdateSequence(prompt: prompts[candidates[i].group * G], response: candidates[i].tokens, advantages: advantages[i]!,
+                           weight: weights[n])
         })
         let updated = ContinuousClock.now
 
@@ -197,7 +193,9 @@ public final class PolicyRLTrainer {
         let decision = state.hackingGuard.observe(gap: gap)
         if case let .refresh(n) = decision { log("step \(s): PRM–oracle gap above \(config.hackingGuard.gapThreshold) for \(config.hackingGuard.patience) steps; refresh \(n)") }
 
-        let rewards = candidates.compactMap { $0.final.map(config.reward.reward) }
+        // The policy's own samples (revisions have their own figures).
+        let own = candidates.prefix(P * G)
+        let rewards = own.compactMap { $0.final.map(config.reward.reward) }
         let generatedTokens = generated.reduce(0) { $0 + $1.tokens.count }
         let latencies = report.latenciesMs.sorted()
         var m: [String: Double] = [
@@ -207,25 +205,27 @@ public final class PolicyRLTrainer {
             "nonzero_advantage_token_fraction": summary.nonZeroTokenFraction,
             "kl": update.kl, "entropy": update.entropy, "clip_fraction": update.clipFraction, "loss": update.loss,
             "grad_norm": update.gradNorm,
-            "format_valid_fraction": Double(candidates.filter { $0.gated == nil }.count) / Double(candidates.count),
+            "format_valid_fraction": Double(own.filter { $0.gated == nil }.count) / Double(own.count),
             "samples_failed": Double(failed), "samples_malformed": Double(malformed),
-            "samples_gated": Double(candidates.filter { $0.gated != nil }.count),
+            "samples_gated": Double(own.filter { $0.gated != nil }.count),
             "response_tokens_mean": Double(generatedTokens) / Double(max(1, generated.count)),
             "refreshes": Double(state.hackingGuard.refreshes),
             "sampling_s": Self.seconds(sampled - started), "critique_s": Self.seconds(critiqued - sampled),
-            "update_s": Self.seconds(updated - critiqued), "step_s": Self.seconds(updated - started),
+            "update_s": Self.seconds(updated - revised), "step_s": Self.seconds(updated - started),
             "tokens_per_s": Double(generatedTokens + update.tokens) / max(1e-9, Self.seconds(updated - started)),
             "critique_p50_ms": Self.percentile(latencies, 0.5), "critique_p99_ms": Self.percentile(latencies, 0.99),
             "critique_resends": Double(report.resends), "replies_unknown": Double(report.unknownReplies),
             "replies_duplicate": Double(report.duplicateReplies),
         ]
+        m.merge(revisionMetrics) { $1 }
         if let gap {
             m["prm_oracle_gap"] = gap
             m["oracle_reward_mean"] = oracleScores.reduce(0, +) / Double(oracleScores.count)
         }
         let samples = candidates.map { c in
             Sample(responseID: c.responseID, queryID: c.item.query.queryID, text: c.text, steps: c.steps, answer: c.answer,
-                   reward: c.final.map(config.reward.reward))
+                   reward: c.final.map(config.reward.reward), origin: c.parentResponseID == nil ? "policy" : "revision",
+                   parentResponseID: c.parentResponseID)
         }
         return StepResult(step: s, metrics: m, samples: samples, decision: decision)
     }
@@ -275,6 +275,8 @@ public final class PolicyRLTrainer {
 
     struct Candidate {
         var item: AnnotatedQuery
+        /// The prompt's index in the step: the group the sample belongs to.
+        var group: Int
         var tokens: [Int32]
         var text: String
         var responseID = ""
@@ -285,6 +287,117 @@ public final class PolicyRLTrainer {
         var gated: String?
         var final: Double?
         var partScores: [Double] = []
+        /// The sample a revision revises.
+        var parentResponseID: String?
+    }
+
+    /// Parses a sample and applies the format gate; the critique request when it passes.
+    private func gate(_ c: inout Candidate) -> CritiqueRequested? {
+        guard let parsed = ResponseLayout.parse(c.text), let parts = format.tokenParts(c.tokens), parts.steps == parsed.steps.count else {
+            c.gated = "format gate: the response's step numbers do not run 1, 2, ..."
+            return nil
+        }
+        c.steps = parsed.steps
+        c.answer = parsed.answer
+        c.tokenParts = parts.parts
+        if case let .rejected(reason) = oracle.gate.check(steps: parsed.steps, answer: parsed.answer) {
+            c.gated = reason
+            return nil
+        }
+        let id = "\(c.responseID)#\(FNV1a.hex(c.text.utf8))"
+        c.requestID = id
+        return CritiqueRequested(
+            requestID: id, queryID: c.item.query.queryID, profile: c.item.query.profile,
+            question: c.item.query.question, responseID: c.responseID, steps: parsed.steps, answer: parsed.answer,
+            policyCheckpointID: checkpointID(step: state.step), criticCheckpointID: state.criticCheckpointID)
+    }
+
+    /// Scores from `report` for the candidates from index `first` on; gated ones get the gate's
+    /// score. Returns the failed and malformed counts (those samples stay unscored).
+    private func applyScores(_ report: ScoringReport, to candidates: inout [Candidate], from first: Int = 0) throws -> (Int, Int) {
+        var failed = 0, malformed = 0
+        for i in candidates.indices where i >= first {
+            if candidates[i].gated != nil {
+                candidates[i].final = FormatGate.rejectedScore
+                candidates[i].partScores = [FormatGate.rejectedScore]
+                candidates[i].tokenParts = [Int](repeating: 0, count: candidates[i].tokens.count)
+                continue
+            }
+            guard let id = candidates[i].requestID, let score = report.scores[id] else {
+                throw PolicyTrainingError.critiqueTimeout("the scorer returned no score for request \(candidates[i].requestID ?? "?")")
+            }
+            switch score {
+            case let .scored(final, steps, answer):
+                candidates[i].final = final
+                candidates[i].partScores = steps + [answer]
+            case .malformed: malformed += 1
+            case .failed: failed += 1
+            }
+        }
+        return (failed, malformed)
+    }
+
+    // MARK: - Feedback revisions
+
+    /// A part scored below this is weak: a revision quotes its critique and rewrites from it.
+    public static let weakPartScore = 0.5
+
+    /// One revision per group whose best final score is below `threshold`: its best sample (the
+    /// first of equals), revised. The revision's prompt is the query's prompt with the weak parts'
+    /// critique lines (or the format gate's reason) as feedback; it keeps the draft's tokens before
+    /// the first weak part and samples the rest, so the response is the kept steps and the new
+    /// ones, at most `maxNewTokens` long. It joins the group as a response to the query's own
+    /// prompt. Unscored samples (failed, malformed) are never revised.
+    private func revise(_ candidates: [Candidate], report: ScoringReport, threshold: Double, seed: UInt64,
+                        step s: Int) throws -> [Candidate] {
+        var parents: [Int] = []
+        for p in 0..<config.promptsPerStep {
+            var best: Int?
+            for i in candidates.indices where candidates[i].group == p {
+                guard let f = candidates[i].final else { continue }
+                if best == nil || f > candidates[best!].final! { best = i }
+            }
+            if let best, candidates[best].final! < threshold { parents.append(best) }
+        }
+        guard !parents.isEmpty else { return [] }
+        var prompts: [[Int32]] = [], kept: [[Int32]] = []
+        for i in parents {
+            let c = candidates[i]
+            let plan = Self.revisionPlan(critique: c.requestID.flatMap { report.critiques[$0] }, partScores: c.partScores,
+                                         gateReason: c.gated)
+            let cut = plan.firstWeakPart == 0 ? 0 : (c.tokenParts.firstIndex { $0 >= plan.firstWeakPart } ?? 0)
+            let keep = Array(c.tokens.prefix(cut))
+            kept.append(keep)
+            prompts.append(format.revisionPromptTokens(profile: c.item.query.profile, question: c.item.query.question,
+                                                       feedback: plan.feedback, feedbackTokens: config.revisionFeedbackTokens) + keep)
+        }
+        let generated = try sample(prompts: prompts, seed: seed)
+        return zip(parents, zip(kept, generated)).map { i, pair in
+            let parent = candidates[i]
+            let tokens = Array((pair.0 + pair.1.tokens).prefix(config.maxNewTokens))
+            var c = Candidate(item: parent.item, group: parent.group, tokens: tokens, text: format.text(tokens))
+            c.responseID = "\(runID)/\(s)/r\(parent.group)"
+            c.parentResponseID = parent.responseID
+            return c
+        }
+    }
+
+    /// What a revision reads and where it starts rewriting: the critique lines of the parts scored
+    /// below ``weakPartScore`` ("Step 3: repeats step 2; adds nothing. Score: -0.30"), or a line
+    /// per weak part when there is no critique text, or the format gate's reason for a gated
+    /// draft (rewritten whole). The first weak part is the lowest-scored part when none is weak.
+    public static func revisionPlan(critique: String?, partScores: [Double], gateReason: String?)
+        -> (feedback: String, firstWeakPart: Int) {
+        if let gateReason { return (gateReason, 0) }
+        guard !partScores.isEmpty else { return ("", 0) }
+        var weak = partScores.indices.filter { partScores[$0] < weakPartScore }
+        if weak.isEmpty { weak = [partScores.indices.min { partScores[$0] < partScores[$1] }!] }
+        let label = { (k: Int) in k == partScores.count - 1 ? "Answer" : "Step \(k + 1)" }
+        let lines = (critique ?? "").split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
+        let feedback = weak.map { k in
+            lines.first { $0.hasPrefix(label(k) + ":") } ?? String(format: "%@: Score: %.2f", label(k), partScores[k])
+        }
+        return (feedback.joined(separator: " "), weak[0])
     }
 
     public typealias UpdateSequence = PolicyGradient.Sequence

@@ -69,6 +69,12 @@ public struct PolicyTrainingConfig: Codable, Sendable, Equatable {
     public var evalPrompts = 32
     /// The reward-hacking guard.
     public var hackingGuard = HackingGuard.Configuration()
+    /// Feedback revisions: a group whose best final score is below this gets one more sample, its
+    /// best sample revised by the policy conditioned on its critique (Docs/algorithms.md); nil: off.
+    /// Default: off
+    public var revisionThreshold: Double?
+    /// The critique text a revision's prompt holds, at most, in tokens. Default: 64
+    public var revisionFeedbackTokens = 64
 
     public init() {}
 
@@ -119,6 +125,8 @@ public struct PolicyTrainingConfig: Codable, Sendable, Equatable {
         if checkpointEvery < 1 { p.append("checkpoint interval must be at least 1 step") }
         if evalEvery < 0 || evalPrompts < 0 { p.append("evaluation interval and prompt count must not be negative") }
         if temperature <= 0 { p.append("the sampling temperature must be positive") }
+        if let t = revisionThreshold, !(-1...1).contains(t) { p.append("the revision threshold \(t) must be a final score in [-1, 1]") }
+        if revisionFeedbackTokens < 8 { p.append("a revision's feedback must have room for at least 8 tokens") }
         p += hackingGuard.problems
         return p
     }
@@ -141,7 +149,7 @@ extension PolicyTrainingConfig {
         case model, tokenizerItems, sftEpochs, sftBatchSize, sftLearningRate, sftSeed, estimator, lambda, aggregation
         case aggregationConstant, reward, groupSize, promptsPerStep, steps, learningRate, maxGradientNorm, clipLow
         case clipHigh, beta, innerEpochs, microBatch, temperature, maxNewTokens, seed, checkpointEvery, evalEvery
-        case evalPrompts, hackingGuard
+        case evalPrompts, hackingGuard, revisionThreshold, revisionFeedbackTokens
     }
 
     /// Missing keys take their defaults, so a config file names only what it changes.
@@ -177,6 +185,8 @@ extension PolicyTrainingConfig {
         evalEvery = try v(.evalEvery, d.evalEvery)
         evalPrompts = try v(.evalPrompts, d.evalPrompts)
         hackingGuard = try v(.hackingGuard, d.hackingGuard)
+        revisionThreshold = try c.decodeIfPresent(Double.self, forKey: .revisionThreshold)
+        revisionFeedbackTokens = try v(.revisionFeedbackTokens, d.revisionFeedbackTokens)
     }
 }
 

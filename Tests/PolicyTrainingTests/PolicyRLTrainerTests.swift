@@ -35,6 +35,47 @@ import Testing
         }
     }
 
+    /// With feedback revisions on, every group below the threshold gets one revision of its best
+    /// sample; it is scored, joins the group, and names its parent. Off, there are none.
+    @Test func feedbackRevisionsJoinWeakGroups() async throws {
+        var config = TinyWorld.config
+        config.revisionThreshold = 1.0  // every group is weak: final scores are below 1
+        let trainer = try TinyWorld.trainer(config, run: "revise")
+        let result = try await trainer.step(scorer: TinyWorld.oracle)
+        let own = result.samples.filter { $0.origin == "policy" }
+        let revisions = result.samples.filter { $0.origin == "revision" }
+        #expect(own.count == 12)
+        #expect(revisions.count == 3, "one revision per group")
+        #expect(result.metrics["revisions"] == 3)
+        #expect(result.metrics["revision_s"] != nil && result.metrics["revision_gain_mean"] != nil)
+        for (r, group) in zip(revisions, 0..<3) {
+            let parent = try #require(own.first { $0.responseID == r.parentResponseID }, "the parent is a sample of the step")
+            #expect(parent.queryID == r.queryID)
+            #expect(r.responseID.hasSuffix("/r\(group)"))
+            // The parent is its group's best-scored sample.
+            let group = own.filter { $0.queryID == parent.queryID }
+            #expect(parent.reward == group.compactMap(\.reward).max())
+            #expect(r.reward != nil, "the revision is scored")
+        }
+
+        let off = try await TinyWorld.trainer(run: "no-revise").step(scorer: TinyWorld.oracle)
+        #expect(off.samples.allSatisfy { $0.origin == "policy" && $0.parentResponseID == nil })
+        #expect(off.metrics["revisions"] == nil)
+    }
+
+    /// What a revision reads: the weak parts' critique lines, the gate's reason for a gated draft.
+    @Test func revisionFeedbackQuotesTheWeakParts() {
+        let critique = "Step 1: restates the request. Score: 0.50\nStep 2: repeats step 1; adds nothing. Score: -0.30\n"
+            + "Answer: misses time. Score: -0.60\nFinal score: -0.10"
+        let plan = PolicyRLTrainer.revisionPlan(critique: critique, partScores: [0.5, -0.3, -0.6], gateReason: nil)
+        #expect(plan.feedback == "Step 2: repeats step 1; adds nothing. Score: -0.30 Answer: misses time. Score: -0.60")
+        #expect(plan.firstWeakPart == 1)
+        let bare = PolicyRLTrainer.revisionPlan(critique: nil, partScores: [0.9, 0.7, 0.6], gateReason: nil)
+        #expect(bare.feedback == "Answer: Score: 0.60" && bare.firstWeakPart == 2, "the lowest part when none is weak")
+        let gated = PolicyRLTrainer.revisionPlan(critique: nil, partScores: [-0.8], gateReason: "format gate: step 3 repeats step 2")
+        #expect(gated.feedback == "format gate: step 3 repeats step 2" && gated.firstWeakPart == 0)
+    }
+
     /// A run resumed from serialized weights, optimizer state and trainer state repeats the
     /// uninterrupted run's steps bit for bit.
     @Test func resumingFromACheckpointRepeatsTheRunExactly() async throws {
