@@ -31,12 +31,24 @@ struct CouncilCalibrateCommand: AsyncParsableCommand {
     @Option(help: "Also write all evidence of every hand-written and benchmark test query (before any maximum) as JSON lines to this file, for studying decision rules.")
     var dumpEvidence: String?
 
+    @Option(help: "Only cross-validate the fit with this many folds of the dev queries (query i in fold i mod K) and print the pooled recall and precision; writes nothing.")
+    var crossValidate: Int?
+
     func run() async throws {
         let set = try HandwrittenQueries.load(URL(fileURLWithPath: queries))
         let dev = set.queries.filter { $0.split == "dev" }
         guard !dev.isEmpty else { throw ValidationError("\(queries) has no queries with split \"dev\"") }
+        if let folds = crossValidate, folds < 2 || folds > dev.count {
+            throw ValidationError("--cross-validate needs 2 to \(dev.count) folds, not \(folds)")
+        }
         let reader = PreferenceReader(pack: try KnowledgePack.builtin(), encoder: try SentenceEncoder())
         let examples = CouncilCalibrator.examples(reader, dev)
+        if let folds = crossValidate {
+            let s = CouncilCalibrator.crossValidate(examples, folds: folds, l2: l2, targetPrecision: targetPrecision)
+            print(String(format: "council calibrate: %d-fold cross-validation on %d dev queries, target precision %.2f: recall %.3f precision %.3f F1 %.3f",
+                         folds, dev.count, targetPrecision, s.recall, s.precision, s.f1))
+            return
+        }
         if let dumpEvidence { try Self.dump(reader, set.queries, to: dumpEvidence) }
         let calibration = CouncilCalibrator.fit(examples, l2: l2, targetPrecision: targetPrecision,
                                                 fittedOn: "\(queries): \(dev.count) dev queries")

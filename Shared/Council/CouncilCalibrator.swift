@@ -121,6 +121,22 @@ public enum CouncilCalibrator {
         return calibration
     }
 
+    /// K-fold cross-validation of `fit` on the examples: example i is in fold i mod K; each fold
+    /// is scored by the calibration fitted on the others, and the scores are pooled.
+    public static func crossValidate(_ examples: [Example], folds: Int, l2: Double = 0.001,
+                                     targetPrecision: Double = 0.72) -> Score {
+        var pooled = Score()
+        for f in 0..<folds {
+            let train = examples.indices.filter { $0 % folds != f }.map { examples[$0] }
+            let held = examples.indices.filter { $0 % folds == f }.map { examples[$0] }
+            let s = score(held, fit(train, l2: l2, targetPrecision: targetPrecision, fittedOn: "fold \(f)"))
+            pooled.truePositives += s.truePositives
+            pooled.falsePositives += s.falsePositives
+            pooled.falseNegatives += s.falseNegatives
+        }
+        return pooled
+    }
+
     /// Micro precision and recall of the calibrated decision on labelled queries.
     public static func score(_ examples: [Example], _ c: CouncilCalibration) -> Score {
         var s = Score()

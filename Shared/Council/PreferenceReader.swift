@@ -13,7 +13,8 @@ public struct PreferenceFeatures: Sendable, Equatable {
     /// (strength of the implication, similarity of the closest clause to the situation's
     /// examples) for every situation that implies the dimension.
     public var situationSimilarities: [SituationSimilarity]
-    /// Similarity to the dimension's cue sentences, clauses and everyday phrasings of the closest
+    /// Closeness (`PreferenceReader.cueCloseness`: the closest and the mean of the five closest
+    /// prototypes) to the dimension's cue sentences, clauses and everyday phrasings of the closest
     /// clause among those whose closest dimension this is (a clause means one dimension).
     public var cueSimilarity: Double
     /// The topic's prior for the dimension.
@@ -144,10 +145,12 @@ public final class PreferenceReader: @unchecked Sendable {
         let cueCos = cuePrototypes.cosines(embeddings), sitCos = situationPrototypes.cosines(embeddings)
         let P = cuePrototypes.rows, Q = situationPrototypes.rows
         var clauseCue = [Float](repeating: -1, count: D)
+        var nearest = [[Float]](repeating: [], count: D)
         for ci in embeddings.indices {
             // a clause means the dimension it is closest to, and only that one
-            for i in 0..<D { clauseCue[i] = -1 }
-            for k in 0..<P { clauseCue[cueOwner[k]] = max(clauseCue[cueOwner[k]], cueCos[ci * P + k]) }
+            for i in 0..<D { nearest[i].removeAll(keepingCapacity: true) }
+            for k in 0..<P { Self.keepNearest(&nearest[cueOwner[k]], cueCos[ci * P + k]) }
+            for i in 0..<D { clauseCue[i] = Self.cueCloseness(nearest[i]) }
             let top = clauseCue.max() ?? -1
             for i in 0..<D where clauseCue[i] >= top && clauseCue[i] > cueBest[i] {
                 cueBest[i] = clauseCue[i]; cueClause[i] = ci
@@ -183,12 +186,36 @@ public final class PreferenceReader: @unchecked Sendable {
         return out
     }
 
+    /// How many of a dimension's closest cue prototypes its closeness to a clause averages.
+    public static let cueNeighbours = 5
+
+    /// Keeps the `cueNeighbours` largest cosines in `best`, largest first.
+    public static func keepNearest(_ best: inout [Float], _ cosine: Float) {
+        if best.count == cueNeighbours {
+            guard cosine > best[cueNeighbours - 1] else { return }
+            best.removeLast()
+        }
+        var i = best.count
+        while i > 0 && best[i - 1] < cosine { i -= 1 }
+        best.insert(cosine, at: i)
+    }
+
+    /// A clause's closeness to a dimension from its closest prototypes' cosines (largest first):
+    /// half the closest one, half the mean of all of them, so one stray near-match counts less
+    /// than several agreeing ones; -1 without prototypes.
+    public static func cueCloseness(_ nearest: [Float]) -> Float {
+        guard let first = nearest.first else { return -1 }
+        return 0.5 * first + 0.5 * nearest.reduce(0, +) / Float(nearest.count)
+    }
+
     /// Every piece of evidence before any maximum is taken, for studying decision rules
     /// (`cdra council calibrate --dump-evidence`): per clause, the closest cue prototype of each
     /// dimension and the closest example of each situation.
     public struct Study: Codable, Sendable {
         public var clauses: [String]
         public var cueSimilarity: [[Float]]
+        /// Per clause and dimension, the five closest cue prototypes' cosines, best first.
+        public var cueTop: [[[Float]]]
         public var situationSimilarity: [[Float]]
         public var keyword: [Double]
         public var situationWords: [Double]
@@ -202,15 +229,20 @@ public final class PreferenceReader: @unchecked Sendable {
         let D = dimensionNames.count, S = pack.situations.situations.count
         let cueCos = cuePrototypes.cosines(embeddings), sitCos = situationPrototypes.cosines(embeddings)
         let P = cuePrototypes.rows, Q = situationPrototypes.rows
-        var cue: [[Float]] = [], sit: [[Float]] = []
+        var cue: [[Float]] = [], top: [[[Float]]] = [], sit: [[Float]] = []
         for ci in embeddings.indices {
             var c = [Float](repeating: -1, count: D), t = [Float](repeating: -1, count: S)
-            for k in 0..<P { c[cueOwner[k]] = max(c[cueOwner[k]], cueCos[ci * P + k]) }
+            var all = [[Float]](repeating: [], count: D)
+            for k in 0..<P {
+                c[cueOwner[k]] = max(c[cueOwner[k]], cueCos[ci * P + k])
+                all[cueOwner[k]].append(cueCos[ci * P + k])
+            }
             for k in 0..<Q { t[situationOwner[k]] = max(t[situationOwner[k]], sitCos[ci * Q + k]) }
             cue.append(c); sit.append(t)
+            top.append(all.map { Array($0.sorted(by: >).prefix(5)) })
         }
         let f = features(question: question, preference: preference, topic: topic)
-        return Study(clauses: clauses, cueSimilarity: cue, situationSimilarity: sit, keyword: f.map(\.keyword),
+        return Study(clauses: clauses, cueSimilarity: cue, cueTop: top, situationSimilarity: sit, keyword: f.map(\.keyword),
                      situationWords: f.map(\.situationWords), topicPrior: f.map(\.topicPrior))
     }
 

@@ -13,6 +13,27 @@ import Testing
         #expect(meant.map(\.dimension) == ["emotional_wellbeing"])
     }
 
+    @Test func closenessWeighsTheClosestPrototypeAgainstTheFiveClosest() {
+        var nearest: [Float] = []
+        for c: Float in [0.1, 0.9, 0.3, 0.5, 0.2, 0.7, 0.4, 0.6] { PreferenceReader.keepNearest(&nearest, c) }
+        #expect(nearest == [0.9, 0.7, 0.6, 0.5, 0.4])
+        #expect(abs(PreferenceReader.cueCloseness(nearest) - (0.45 + 0.5 * 3.1 / 5)) < 1e-6)
+        // one prototype: its own cosine; none: nothing
+        #expect(PreferenceReader.cueCloseness([0.8]) == 0.8)
+        #expect(PreferenceReader.cueCloseness([]) == -1)
+        // one stray near-match is closer than nothing, but less close than five that agree
+        #expect(PreferenceReader.cueCloseness([0.8, 0.2, 0.2, 0.2, 0.2]) < PreferenceReader.cueCloseness([0.6, 0.6, 0.6, 0.6, 0.6]))
+    }
+
+    @Test func crossValidationScoresEveryDevQueryOnceByAFitThatDidNotSeeIt() throws {
+        let dev = Array(Fixture.handwritten.queries.filter { $0.split == "dev" }.prefix(16))
+        let examples = CouncilCalibrator.examples(reader, dev)
+        let s = CouncilCalibrator.crossValidate(examples, folds: 4)
+        let labels = dev.reduce(0) { $0 + Set($1.preferences.map(\.dimension)).count }
+        #expect(s.truePositives + s.falseNegatives == labels)
+        #expect(s.truePositives > 0)
+    }
+
     @Test func theStandingOfTheBestDimensionIsZeroAndTheRestBelow() throws {
         let c = try #require(Fixture.pack.calibration)
         let ranking = try #require(c.ranking)
