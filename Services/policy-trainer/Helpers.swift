@@ -20,21 +20,23 @@ enum OracleCriticBackend {
 }
 
 /// The critic's refresh path (`critic refresh`) as the guard calls it: oracle-labelled policy
-/// samples, the PRM fine-tuned from its newest checkpoint, the new checkpoint stored and announced
-/// (critics reload it). Returns the new checkpoint's id.
+/// samples, the PRM fine-tuned from the checkpoint the run is scored with (the newest when the run
+/// has named none), the new checkpoint stored and announced (critics reload it). Returns the new
+/// checkpoint's id.
 struct PRMRefresher {
     var executable: URL
     var samples: Int
     var database: Database
 
-    func refresh(number: Int, log: (String) -> Void) async throws -> String {
+    func refresh(number: Int, from checkpoint: String?, log: (String) -> Void) async throws -> String {
         guard FileManager.default.isExecutableFile(atPath: executable.path) else {
             throw TrainerFailure("the PRM refresh needs the critic executable, not found at \(executable.path) (pass --critic-executable)")
         }
         let logURL = URL(fileURLWithPath: "bench-results/logs/critic-refresh-\(number)-\(getpid()).log")
         log("refresh \(number): running \(executable.lastPathComponent) refresh (log \(logURL.path))")
         let process = try LoggedProcess.start(executable: executable,
-                                              arguments: ["refresh", "--origin", "policy", "--samples", "\(samples)", "--threads", "1"],
+                                              arguments: ["refresh", "--origin", "policy", "--samples", "\(samples)", "--threads", "1"]
+                                                  + (checkpoint.map { ["--checkpoint", $0] } ?? []),
                                               environment: ProcessInfo.processInfo.environment, logURL: logURL)
         while process.isRunning { try await Task.sleep(for: .milliseconds(200)) }
         guard process.terminationStatus == 0 else {

@@ -35,6 +35,8 @@ struct TrainCommand: AsyncParsableCommand {
     @Option(help: "BLAS threads (1: runs side by side scale better).") var threads = 1
     @Option(help: "The critic executable for PRM refreshes (default: beside this one).") var criticExecutable: String?
     @Option(help: "Policy samples a PRM refresh learns from.") var refreshSamples = 512
+    @Option(help: "PRM checkpoint the critics score this run with from its first step (default: whichever each replica holds). Refreshes fine-tune the run's current PRM.")
+    var criticCheckpoint: String?
     @Flag(help: "Delete this run's checkpoints, states, metrics and samples and start over.") var force = false
     @Flag(help: "Do not announce checkpoints on Kafka.") var noAnnounce = false
 
@@ -49,7 +51,7 @@ struct TrainCommand: AsyncParsableCommand {
             throw ValidationError("--run-id may hold only letters, digits, '.', '_' and '-' (at most 100)")
         }
         let runner = try await PolicyRun.prepare(run: run, config: config, options: options, database: database,
-                                                 force: force, announce: !noAnnounce)
+                                                 force: force, announce: !noAnnounce, criticCheckpoint: criticCheckpoint)
         let scorer: any CritiqueScorer
         var kafka: KafkaCritiqueScorer?
         switch self.scorer {
@@ -110,7 +112,13 @@ final class PolicyRun {
 
     /// Loads the data and the warm start, then the run's last checkpoint when it has one.
     static func prepare(run: String, config: PolicyTrainingConfig, options: ServiceOptions, database: Database,
-                        force: Bool, announce: Bool) async throws -> PolicyRun {
+                        force: Bool, announce: Bool, criticCheckpoint: String? = nil) async throws -> PolicyRun {
+        if let criticCheckpoint {
+            let kind = try await database.withConnection { try CheckpointRepository($0).modelKind(of: criticCheckpoint) }
+            guard kind == "prm" else {
+                throw PolicyTrainingError.noData("--critic-checkpoint \(criticCheckpoint) is \(kind.map { "a \($0) checkpoint" } ?? "not in the database"), not a stored PRM")
+            }
+        }
         let train = try await PolicyData.items(database, split: "train")
         let validation = try await PolicyData.items(database, split: "validation")
         guard !train.isEmpty else {
@@ -155,7 +163,9 @@ final class PolicyRun {
         } else {
             policy = warm.checkpoint.model.copy()
             optimizer = policy.makeOptimizer()
-            state = TrainerState(hackingGuard: HackingGuard(config.hackingGuard), warmStartID: warm.id, seed: config.seed)
+            var fresh = TrainerState(hackingGuard: HackingGuard(config.hackingGuard), warmStartID: warm.id, seed: config.seed)
+            fresh.criticCheckpointID = criticCheckpoint
+            state = fresh
             log("run \(run): starting from warm start \(warm.id) (\(config.steps) steps, \(config.estimator), \(config.reward.rawValue) reward)")
         }
         let trainer = try PolicyRLTrainer(config: config, runID: run, tokenizer: tokenizer, policy: policy,
@@ -215,7 +225,7 @@ final class PolicyRun {
             case let .refresh(number):
                 bar.interrupt()
                 guard let refresher else { throw PolicyTrainingError.stopped("the guard asked for PRM refresh \(number), and this run has no refresh path") }
-                let id = try await refresher.refresh(number: number, log: Self.log)
+                let id = try await refresher.refresh(number: number, from: trainer.state.criticCheckpointID, log: Self.log)
                 trainer.useCritic(checkpointID: id)
                 try await store(step: result.step, metrics: ["refresh_number": Double(number)], samples: [])
                 try await checkpoint(metrics: metrics)
