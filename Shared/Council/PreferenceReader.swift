@@ -214,7 +214,7 @@ public final class PreferenceReader: @unchecked Sendable {
     public struct Study: Codable, Sendable {
         public var clauses: [String]
         public var cueSimilarity: [[Float]]
-        /// Per clause and dimension, the five closest cue prototypes' cosines, best first.
+        /// Per clause and dimension, the `cueNeighbours` closest cue prototypes' cosines, best first.
         public var cueTop: [[[Float]]]
         public var situationSimilarity: [[Float]]
         public var keyword: [Double]
@@ -231,15 +231,10 @@ public final class PreferenceReader: @unchecked Sendable {
         let P = cuePrototypes.rows, Q = situationPrototypes.rows
         var cue: [[Float]] = [], top: [[[Float]]] = [], sit: [[Float]] = []
         for ci in embeddings.indices {
-            var c = [Float](repeating: -1, count: D), t = [Float](repeating: -1, count: S)
-            var all = [[Float]](repeating: [], count: D)
-            for k in 0..<P {
-                c[cueOwner[k]] = max(c[cueOwner[k]], cueCos[ci * P + k])
-                all[cueOwner[k]].append(cueCos[ci * P + k])
-            }
+            var nearest = [[Float]](repeating: [], count: D), t = [Float](repeating: -1, count: S)
+            for k in 0..<P { Self.keepNearest(&nearest[cueOwner[k]], cueCos[ci * P + k]) }
             for k in 0..<Q { t[situationOwner[k]] = max(t[situationOwner[k]], sitCos[ci * Q + k]) }
-            cue.append(c); sit.append(t)
-            top.append(all.map { Array($0.sorted(by: >).prefix(5)) })
+            cue.append(nearest.map { $0.first ?? -1 }); top.append(nearest); sit.append(t)
         }
         let f = features(question: question, preference: preference, topic: topic)
         return Study(clauses: clauses, cueSimilarity: cue, cueTop: top, situationSimilarity: sit, keyword: f.map(\.keyword),

@@ -80,9 +80,10 @@ public final class PolicyRLTrainer {
         public var answer: String
         /// The reward it got (nil when it left its group: failed or malformed critique).
         public var reward: Double?
-        /// `policy`, or `revision` for a feedback revision of `parentResponseID`.
-        public var origin = "policy"
+        /// The sample a feedback revision revises (nil for the policy's own samples).
         public var parentResponseID: String?
+        /// `policy`, or `revision` for a feedback revision of `parentResponseID`.
+        public var origin: String { parentResponseID == nil ? "policy" : "revision" }
     }
 
     /// What one step did.
@@ -224,8 +225,7 @@ public final class PolicyRLTrainer {
         }
         let samples = candidates.map { c in
             Sample(responseID: c.responseID, queryID: c.item.query.queryID, text: c.text, steps: c.steps, answer: c.answer,
-                   reward: c.final.map(config.reward.reward), origin: c.parentResponseID == nil ? "policy" : "revision",
-                   parentResponseID: c.parentResponseID)
+                   reward: c.final.map(config.reward.reward), parentResponseID: c.parentResponseID)
         }
         return StepResult(step: s, metrics: m, samples: samples, decision: decision)
     }
